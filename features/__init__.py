@@ -1,0 +1,1 @@
+"""precollect: features."""

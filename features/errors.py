@@ -1,0 +1,9 @@
+"""Errors a user can act on: each carries a one-line message, never a traceback."""
+
+
+class LedgerError(Exception):
+    """The ledger cannot be read: missing file or column, unparseable column, bad mapping."""
+
+
+class ContractViolation(Exception):
+    """Too many rows broke the ledger contract to trust the rest."""

@@ -1,0 +1,143 @@
+"""The ``precollect`` command line. Each command is a thin wrapper over package functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from features.errors import ContractViolation, LedgerError
+from precollect.settings import get_settings
+
+app = typer.Typer(
+    help="precollect: predict late invoices before they fall due, explain why, rank whom to contact.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+LedgerOpt = Annotated[
+    str, typer.Option("--ledger", help="ledger folder (CSV/Parquet) or SQLAlchemy URL")
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="TOML mapping of your export to the ledger")
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line error and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def print_ingest_summary(report: dict) -> None:
+    table = Table(title="ledger contract")
+    for column in ("table", "rows in", "valid", "quarantined"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for name, counts in report["tables"].items():
+        table.add_row(
+            name,
+            f"{counts['rows_in']:,}",
+            f"{counts['rows_valid']:,}",
+            f"{counts['rows_quarantined']:,}",
+        )
+    console.print(table)
+    if report["failures"]:
+        rules = Table(title="broken rules")
+        for column in ("rule", "rows", "first rows (0 = first data row)"):
+            rules.add_column(column)
+        for f in report["failures"]:
+            rules.add_row(f["rule"], f"{f['rows']:,}", ", ".join(map(str, f["example_rows"])))
+        console.print(rules)
+
+
+@app.command()
+def ingest(
+    ledger: LedgerOpt,
+    out: Annotated[Path, typer.Option(help="folder for the clean ledger and the quarantine")],
+    mapping: MappingOpt = None,
+    report_json: Annotated[Path | None, typer.Option(help="also write the report here")] = None,
+    max_bad_fraction: Annotated[
+        float | None, typer.Option(help="fail above this share of bad rows [default: 0.05]")
+    ] = None,
+) -> None:
+    """Validate a ledger, write it clean (Parquet) with a quarantine of bad rows and a report."""
+    from features.ingest import ingest as run_ingest
+    from features.ingest import write_outputs
+
+    limit = get_settings().max_bad_fraction if max_bad_fraction is None else max_bad_fraction
+    try:
+        with console.status("reading and validating the ledger"):
+            result = run_ingest(ledger, mapping)
+        write_outputs(result, out, report_json)
+        print_ingest_summary(result.report())
+        console.print(f"clean ledger and quarantine written to {out}")
+        result.check_bad_fraction(limit)
+    except (LedgerError, ContractViolation) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="folder to write the ledger to")],
+    customers: Annotated[int, typer.Option(min=1, help="number of customers")] = 500,
+    invoices: Annotated[int, typer.Option(min=1, help="number of invoices")] = 50_000,
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same ledger")] = 0,
+    start: Annotated[str, typer.Option(help="first issue date (YYYY-MM-DD)")] = "2022-01-01",
+    end: Annotated[str, typer.Option(help="extraction date (YYYY-MM-DD)")] = "2025-12-31",
+    dirty: Annotated[
+        float, typer.Option(min=0, max=0.5, help="share of extra bad rows to inject")
+    ] = 0.0,
+) -> None:
+    """Generate a realistic synthetic ledger (seeded, scalable to millions of invoices)."""
+    from rich.progress import Progress
+
+    from precollect.synth import generate_ledger
+
+    first, last = parse_day(start), parse_day(end)
+    assert first is not None and last is not None
+    if last <= first:
+        raise fail("--end must be after --start")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("generating invoices", total=invoices)
+        summary = generate_ledger(
+            out,
+            n_customers=customers,
+            n_invoices=invoices,
+            seed=seed,
+            start=first,
+            end=last,
+            dirty=dirty,
+            progress=lambda n: progress.advance(task, n),
+        )
+    console.print(f"synthetic ledger written to {out}")
+    typer.echo(json.dumps(_jsonable(summary), default=str))
+
+
+def _jsonable(obj: object) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else {"result": obj}
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

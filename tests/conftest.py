@@ -1,0 +1,46 @@
+"""Shared fixtures: paths to the shipped sample and small ledgers built on the fly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IBM_DIR = ROOT / "data" / "samples" / "ibm-ar"
+IBM_MAPPING = IBM_DIR / "mapping.toml"
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def ibm_dir() -> Path:
+    return IBM_DIR
+
+
+@pytest.fixture(scope="session")
+def ibm_mapping() -> Path:
+    return IBM_MAPPING
+
+
+PG_URL = os.environ.get(
+    "PRECOLLECT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A real database of each kind: a SQLite file, and the PostgreSQL server on 127.0.0.1."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return PG_URL
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A table-name suffix unique to this test run, so parallel workers never collide."""
+    import uuid
+
+    return f"t{uuid.uuid4().hex[:10]}"
