@@ -158,3 +158,51 @@ def test_ingest_never_loses_or_invents_rows(records: list[dict]) -> None:
     assert t.quarantine["_rules"].str.len().gt(0).all()
     assert t.valid["invoice_id"].is_unique
     assert (t.valid["amount"] > 0).all()
+
+
+def test_every_injected_bad_row_is_quarantined_with_its_rule(tmp_path: Path) -> None:
+    """synth --dirty then ingest: the quarantine is exactly the injected rows, each with its rule."""
+    raw = tmp_path / "raw"
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--customers",
+            "60",
+            "--invoices",
+            "4000",
+            "--seed",
+            "3",
+            "--dirty",
+            "0.02",
+            "--out",
+            str(raw),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    injected = pd.read_csv(raw / "injected_faults.csv")
+    assert len(injected) >= 60 and injected["rule"].nunique() == 5
+    report_path = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            "--ledger",
+            str(raw),
+            "--out",
+            str(tmp_path / "clean"),
+            "--report-json",
+            str(report_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    quarantine = pd.read_csv(tmp_path / "clean" / "quarantine" / "invoices.csv", dtype=str)
+    found = {
+        (int(r), rules) for r, rules in zip(quarantine["_row"], quarantine["_rules"], strict=True)
+    }
+    expected = {(int(r), rule) for r, rule in zip(injected["row"], injected["rule"], strict=True)}
+    assert found == expected
+    report = json.loads(report_path.read_text())
+    for name, counts in report["tables"].items():
+        assert counts["rows_in"] == counts["rows_valid"] + counts["rows_quarantined"], name
+    assert report["tables"]["invoices"]["rows_quarantined"] == len(injected)

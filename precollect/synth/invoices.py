@@ -1,0 +1,150 @@
+"""Invoices of one chunk of customers, with their payment behaviour (fully vectorised)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from precollect.synth import calendar
+from precollect.synth.customers import TERMS, Customers
+
+BASE_LOGIT = -0.5
+"""Intercept of the lateness model; sets the overall late share (about 30 %)."""
+_SEGMENT_LOGIT = np.array([0.35, 0.1, 0.0])
+"""Enterprises approve payments slowly: a little later at the same propensity."""
+
+
+@dataclass(frozen=True)
+class Invoices:
+    """Invoice rows as parallel arrays; days are integers since 1970-01-01."""
+
+    customer: np.ndarray
+    """Customer number (1-based, as in the id ``C000001``)."""
+    issue: np.ndarray
+    due: np.ndarray
+    cents: np.ndarray
+    currency: np.ndarray
+    paper: np.ndarray
+    disputed: np.ndarray
+    paid: np.ndarray
+    is_open: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.customer)
+
+    def take(self, index: np.ndarray) -> Invoices:
+        """The rows at ``index``, in that order."""
+        return Invoices(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def concat(self, other: Invoices) -> Invoices:
+        """These rows followed by ``other``'s."""
+        return Invoices(
+            **{
+                f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                for f in fields(self)
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How each invoice gets paid: the day it is (or would be) settled and in how many parts."""
+
+    settle: np.ndarray
+    never: np.ndarray
+    parts: np.ndarray
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def deterioration(c: Customers, cust: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Extra lateness (logit) of each row's customer on ``day``: ramps up, may ramp down."""
+    rise = np.clip((day - c.onset[cust]) / c.ramp[cust], 0.0, 1.0)
+    fall = np.clip((day - c.recovery[cust]) / c.recovery_ramp[cust], 0.0, 1.0)
+    return c.shift[cust] * rise * (1.0 - fall)
+
+
+def _terms(rng: np.random.Generator, c: Customers, cust: np.ndarray) -> np.ndarray:
+    """Each customer's usual term, with an occasional one-off different term."""
+    other = TERMS[rng.integers(0, len(TERMS), len(cust))]
+    return np.where(rng.random(len(cust)) < 0.06, other, c.term[cust])
+
+
+def _delay(
+    rng: np.random.Generator,
+    c: Customers,
+    cust: np.ndarray,
+    z: np.ndarray,
+    rows: Invoices,
+) -> np.ndarray:
+    """Days from due date to settlement (negative = early) from the lateness model."""
+    n = len(cust)
+    drift = deterioration(c, cust, rows.issue.astype(np.float64))
+    december = calendar.month(rows.due) == 12
+    logit = (
+        BASE_LOGIT
+        + 1.5 * c.propensity[cust]
+        + _SEGMENT_LOGIT[c.segment[cust]]
+        + 0.35 * z
+        + 0.4 * rows.paper
+        + drift
+        + 0.25 * december
+        + 3.0 * rows.disputed
+    )
+    late = rng.random(n) < _sigmoid(logit)
+    scale = 3.0 + 6.0 * np.log1p(np.exp(c.propensity[cust])) + 4.0 * drift
+    late_days = 1 + np.floor(rng.gamma(1.3, scale)).astype(np.int64)
+    late_days += np.where(rows.disputed, rng.integers(15, 90, n), 0)
+    term = rows.due - rows.issue
+    early_days = np.minimum(rng.poisson(c.early_days[cust]), term)
+    return np.where(late, late_days, -early_days)
+
+
+def make_invoices(
+    rng: np.random.Generator,
+    c: Customers,
+    cust: np.ndarray,
+    first: int,
+    last: int,
+    cum: np.ndarray,
+) -> tuple[Invoices, Settlement]:
+    """Invoices of the customers ``cust`` (0-based, one entry per invoice), ordered by issue day.
+
+    ``first``/``last`` bound the ledger (days) and ``cum`` is the issue-day weight over them.
+    """
+    n = len(cust)
+    issue = first + calendar.sample_days(
+        rng, cum, c.first_day[cust] - first, c.last_day[cust] - first
+    )
+    z = rng.standard_normal(n)
+    cents = np.maximum(500, np.round(np.exp(c.log_amount[cust] + c.amount_sigma[cust] * z) * 100))
+    paper = c.paper[cust] ^ (rng.random(n) < 0.05)
+    disputed = rng.random(n) < _sigmoid(-3.7 + 0.5 * z + 0.35 * c.propensity[cust])
+    rows = Invoices(
+        customer=cust.astype(np.int64) + 1,
+        issue=issue,
+        due=issue + _terms(rng, c, cust),
+        cents=cents.astype(np.int64),
+        currency=c.currency[cust],
+        paper=paper,
+        disputed=disputed,
+        paid=np.zeros(n, dtype=np.int64),
+        is_open=np.zeros(n, dtype=bool),
+    )
+    delay = _delay(rng, c, cust, z, rows)
+    settle = calendar.to_business_day(rows.due + delay, delay > 0)
+    settle = np.maximum(settle, issue)
+    never_p = 0.002 + 0.03 * _sigmoid(2.0 * (c.propensity[cust] - 2.5)) + 0.04 * disputed
+    never = rng.random(n) < never_p
+    settle = np.where(never, rows.due + 60 + rng.integers(0, 120, n), settle)
+    multi_p = 0.04 + 0.05 * (c.segment[cust] == 2) + 0.04 * _sigmoid(c.propensity[cust])
+    u = rng.random(n)
+    parts = np.where(cents >= 2_000, 1 + (u < multi_p) + (u < 0.3 * multi_p), 1)
+    is_open = never | (settle > last)
+    rows = replace(rows, paid=np.where(is_open, 0, settle), is_open=is_open)
+    order = np.lexsort((rows.customer, rows.issue))
+    plan = Settlement(settle=settle[order], never=never[order], parts=parts[order])
+    return rows.take(order), plan
