@@ -57,8 +57,8 @@ def resolve_paid_dates(invoices: pd.DataFrame, payments: pd.DataFrame | None) ->
     paid_so_far = ordered.groupby("invoice_id", sort=False)["amount"].cumsum()
     owed = ordered["invoice_id"].map(base.set_index("invoice_id")["amount"])
     covered = ordered[paid_so_far >= owed - PAID_TOLERANCE]
-    settled = covered.groupby("invoice_id", sort=False)["payment_date"].min()
-    derived = base["invoice_id"].map(settled).astype(DATE_DTYPE)
+    settled = covered.groupby("invoice_id", sort=False)["payment_date"].min().astype(DATE_DTYPE)
+    derived = pd.Series(settled.reindex(base["invoice_id"].to_numpy()).to_numpy(), index=base.index)
     return base.assign(paid_date=derived.fillna(base["paid_date"]))
 
 

@@ -44,3 +44,11 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     import uuid
 
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def ibm_ledger():  # type: ignore[no-untyped-def]
+    """The validated IBM sample ledger."""
+    from features.ingest import load_ledger
+
+    return load_ledger(IBM_DIR, IBM_MAPPING)

@@ -1,0 +1,160 @@
+"""Point-in-time features: the fast path equals the reference, and the future never leaks in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ledger_strategies import ledgers, targets
+
+from features.build import History, scoring_set, training_set
+from features.catalogue import FEATURES, feature_names
+from features.ledger import Ledger, resolve_paid_dates
+from features.reference import reference_features
+
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def assert_same_features(fast: pd.DataFrame, slow: pd.DataFrame) -> None:
+    assert list(fast.columns) == list(slow.columns)
+    assert fast["invoice_id"].tolist() == slow["invoice_id"].tolist()
+    assert fast["as_of"].tolist() == slow["as_of"].tolist()
+    for feature in FEATURES:
+        a, b = fast[feature.name], slow[feature.name]
+        if feature.kind == "categorical":
+            assert (
+                a.astype("object").fillna("<NA>").tolist()
+                == b.astype("object").fillna("<NA>").tolist()
+            ), feature.name
+        else:
+            np.testing.assert_allclose(
+                a.to_numpy("float64"),
+                b.to_numpy("float64"),
+                rtol=1e-9,
+                atol=1e-6,
+                err_msg=feature.name,
+            )
+
+
+@PROPERTY
+@given(st.data(), ledgers(), st.integers(0, 5))
+def test_fast_features_equal_the_reference(data: st.DataObject, ledger: Ledger, grace: int) -> None:
+    chosen = data.draw(targets(ledger))
+    fast = History.from_ledger(ledger, grace).features(chosen)
+    slow = reference_features(ledger, chosen, grace)
+    assert_same_features(fast, slow)
+
+
+def _future_edit(ledger: Ledger, as_of: pd.Timestamp, data: st.DataObject) -> Ledger:
+    """Add, remove or change events dated after ``as_of``; nothing on or before it changes."""
+    inv = ledger.invoices.copy()
+    after_issue = inv["issue_date"] > as_of
+    action = data.draw(
+        st.sampled_from(
+            [
+                "drop_future_invoices",
+                "move_future_payments",
+                "add_future_invoice",
+                "change_future_amounts",
+            ]
+        )
+    )
+    if action == "drop_future_invoices":
+        inv = inv[~after_issue]
+    elif action == "move_future_payments":
+        paid_later = inv["paid_date"] > as_of
+        shift = pd.Timedelta(days=data.draw(st.integers(1, 60)))
+        inv.loc[paid_later, "paid_date"] = inv.loc[paid_later, "paid_date"] + shift
+        unpaid = data.draw(st.booleans())
+        if unpaid:
+            inv.loc[paid_later, "paid_date"] = pd.NaT
+    elif action == "add_future_invoice":
+        issue = as_of + pd.Timedelta(days=data.draw(st.integers(1, 30)))
+        new = pd.DataFrame(
+            {
+                "invoice_id": ["FUT"],
+                "customer_id": ["C0"],
+                "issue_date": [issue],
+                "due_date": [issue],
+                "amount": [1e6],
+                "currency": ["USD"],
+                "paid_date": [issue + pd.Timedelta(days=90)],
+                "disputed": [True],
+                "channel": ["paper"],
+            }
+        ).astype(inv.dtypes.to_dict())
+        inv = pd.concat([inv, new], ignore_index=True)
+    else:
+        inv.loc[after_issue, "amount"] = inv.loc[after_issue, "amount"] * 7
+    payments = ledger.payments
+    if payments is not None:
+        # drop every later payment; paid dates on or before as_of stand, later ones become open
+        payments = payments[payments["payment_date"] <= as_of]
+        inv = inv.assign(paid_date=inv["paid_date"].where(inv["paid_date"] <= as_of))
+    return Ledger(
+        invoices=inv.reset_index(drop=True), customers=ledger.customers, payments=payments
+    )
+
+
+@PROPERTY
+@given(st.data(), ledgers(), st.integers(0, 400))
+def test_events_after_as_of_never_change_features(
+    data: st.DataObject, ledger: Ledger, offset: int
+) -> None:
+    as_of = pd.Timestamp("2023-01-01") + pd.Timedelta(days=offset)
+    known = ledger.invoices[ledger.invoices["issue_date"] <= as_of]
+    chosen = known.assign(as_of=as_of)
+    before = History.from_ledger(ledger).features(chosen)
+    edited = _future_edit(ledger, as_of, data)
+    after = History.from_ledger(edited).features(chosen)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_catalogue_is_rich_and_every_feature_is_built(ibm_ledger: Ledger) -> None:
+    assert len(FEATURES) >= 30
+    assert len({f.name for f in FEATURES}) == len(FEATURES)
+    frame = training_set(ibm_ledger, ibm_ledger.last_date())
+    assert set(feature_names()) <= set(frame.columns)
+    for feature in FEATURES:
+        values = {k: frame[k].iloc[0] for k in frame.columns}
+        if feature.kind == "numeric":
+            feature.template.format(**{k: (0.0 if pd.isna(v) else v) for k, v in values.items()})
+
+
+def test_training_set_uses_issue_date_as_of_and_matured_labels_only(ibm_ledger: Ledger) -> None:
+    cutoff = pd.Timestamp("2013-06-30")
+    frame = training_set(ibm_ledger, cutoff)
+    assert (frame["as_of"] == frame["issue_date"]).all()
+    assert (frame["issue_date"] <= cutoff).all()
+    invoices = ibm_ledger.invoices.set_index("invoice_id").loc[frame["invoice_id"]]
+    matured = (invoices["paid_date"] <= cutoff) | (invoices["due_date"] < cutoff)
+    assert matured.all()
+    assert frame["invoice_id"].is_unique
+
+
+def test_new_customer_gets_missing_history_not_errors() -> None:
+    ledger = Ledger(
+        invoices=resolve_paid_dates(
+            pd.DataFrame(
+                {
+                    "invoice_id": pd.array(["A"], dtype="string"),
+                    "customer_id": pd.array(["X"], dtype="string"),
+                    "issue_date": pd.to_datetime(["2024-01-01"]).astype("datetime64[us]"),
+                    "due_date": pd.to_datetime(["2024-01-31"]).astype("datetime64[us]"),
+                    "amount": [10.0],
+                    "paid_date": pd.to_datetime([None]).astype("datetime64[us]"),
+                }
+            ),
+            None,
+        )
+    )
+    features = scoring_set(ledger, pd.Timestamp("2024-01-10"))
+    row = features.iloc[0]
+    assert row["is_new_customer"] == 1.0 and row["settled_count_all"] == 0
+    assert np.isnan(row["late_share_all"]) and np.isnan(row["amount_vs_usual"])
+    assert row["days_until_due"] == 21 and row["tenure_days"] == 9
