@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,11 @@ from rich.table import Table
 
 from features.errors import ContractViolation, LedgerError
 from precollect.settings import get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from features.ledger import Ledger
 
 app = typer.Typer(
     help="precollect: predict late invoices before they fall due, explain why, rank whom to contact.",
@@ -90,6 +95,56 @@ def ingest(
         result.check_bad_fraction(limit)
     except (LedgerError, ContractViolation) as exc:
         raise fail(str(exc)) from None
+
+
+def write_frame(frame: pd.DataFrame, out: Path) -> None:
+    """Write a frame as Parquet, or CSV when the name ends in .csv."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_parquet(out, index=False)
+
+
+def load_or_fail(ledger: str, mapping: Path | None) -> Ledger:
+    from features.ingest import load_ledger
+
+    try:
+        with console.status("reading and validating the ledger"):
+            return load_ledger(ledger, mapping, max_bad_fraction=get_settings().max_bad_fraction)
+    except (LedgerError, ContractViolation) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def features(
+    ledger: LedgerOpt,
+    out: Annotated[Path, typer.Option(help="output file (.parquet or .csv)")],
+    as_of: Annotated[
+        str | None, typer.Option(help="as-of date YYYY-MM-DD [default: the ledger's last date]")
+    ] = None,
+    mapping: MappingOpt = None,
+    training: Annotated[
+        bool, typer.Option("--training", help="write the training set (matured labels) instead")
+    ] = False,
+    grace_days: Annotated[
+        int | None, typer.Option(min=0, help="days past due before late [default: 0]")
+    ] = None,
+) -> None:
+    """Write point-in-time features of the invoices open at a date (or the training set)."""
+    import pandas as pd
+
+    from features.build import scoring_set, training_set
+
+    book = load_or_fail(ledger, mapping)
+    day = pd.Timestamp(parse_day(as_of) or book.last_date())
+    grace = get_settings().grace_days if grace_days is None else grace_days
+    with console.status("computing features"):
+        build = training_set if training else scoring_set
+        frame = build(book, day, grace_days=grace)
+    write_frame(frame, out)
+    kind = "training rows (matured labels)" if training else f"invoices open at {day.date()}"
+    console.print(f"{len(frame):,} {kind}, {frame.shape[1] - 3} columns, written to {out}")
 
 
 @app.command()

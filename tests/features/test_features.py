@@ -158,3 +158,52 @@ def test_new_customer_gets_missing_history_not_errors() -> None:
     assert row["is_new_customer"] == 1.0 and row["settled_count_all"] == 0
     assert np.isnan(row["late_share_all"]) and np.isnan(row["amount_vs_usual"])
     assert row["days_until_due"] == 21 and row["tenure_days"] == 9
+
+
+def test_features_cli_on_the_sample_and_a_synthetic_ledger(
+    ibm_dir,
+    ibm_mapping,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from typer.testing import CliRunner
+
+    from precollect.cli import app
+    from precollect.synth import generate_ledger
+
+    runner = CliRunner()
+    out = tmp_path / "open.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            "--ledger",
+            str(ibm_dir),
+            "--mapping",
+            str(ibm_mapping),
+            "--as-of",
+            "2013-06-30",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert frame["invoice_id"].is_unique and (frame["as_of"] == pd.Timestamp("2013-06-30")).all()
+    assert len(frame) == 84  # issued by 2013-06-30 and settled after it
+
+    generate_ledger(tmp_path / "synth", n_customers=30, n_invoices=2000, seed=5)
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            "--ledger",
+            str(tmp_path / "synth"),
+            "--training",
+            "--out",
+            str(tmp_path / "train.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    train = pd.read_csv(tmp_path / "train.csv")
+    assert {"late", "days_late", *feature_names()} <= set(train.columns)
+    assert 0.1 < train["late"].mean() < 0.6
