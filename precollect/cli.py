@@ -147,6 +147,109 @@ def features(
     console.print(f"{len(frame):,} {kind}, {frame.shape[1] - 3} columns, written to {out}")
 
 
+def _day_or_none(value: str | None) -> pd.Timestamp | None:
+    import pandas as pd
+
+    day = parse_day(value)
+    return None if day is None else pd.Timestamp(day)
+
+
+@app.command()
+def train(
+    ledger: LedgerOpt,
+    mapping: MappingOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="train on what was known then [default: last ledger date]")
+    ] = None,
+    test_from: Annotated[
+        str | None, typer.Option(help="first issue date of the test window [default: last 20 %]")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option(help="first issue date of the validation window")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    tune: Annotated[int, typer.Option(min=0, help="Optuna trials (0 = no tuning)")] = 0,
+    metrics_out: Annotated[
+        Path | None, typer.Option(help="write every metric as JSON here")
+    ] = None,
+    auc_margin: Annotated[float, typer.Option(help="promotion: AUC gain needed")] = 0.0,
+    ece_tolerance: Annotated[float, typer.Option(help="promotion: ECE loss allowed")] = 0.02,
+) -> None:
+    """Train, evaluate against baselines, log to MLflow, register and maybe promote a model."""
+    from pipelines.runtime import use_local_defaults
+
+    use_local_defaults()
+    from models.model import TrainParams
+    from models.promotion import PromotionPolicy
+    from pipelines.train import TrainRequest, train_flow
+
+    settings = get_settings()
+    request = TrainRequest(
+        ledger=ledger,
+        home=settings.home,
+        mapping=mapping,
+        as_of=_day_or_none(as_of),
+        test_from=_day_or_none(test_from),
+        valid_from=_day_or_none(valid_from),
+        params=TrainParams(seed=seed),
+        tune_trials=tune,
+        grace_days=settings.grace_days,
+        max_bad_fraction=settings.max_bad_fraction,
+        policy=PromotionPolicy(auc_margin=auc_margin, ece_tolerance=ece_tolerance),
+    )
+    try:
+        with console.status("training (Prefect flow 'train')"):
+            summary = train_flow(request)
+    except (LedgerError, ContractViolation, ValueError) as exc:
+        raise fail(str(exc)) from None
+    print_metrics(summary["metrics"])
+    console.print(
+        f"MLflow run {summary['run_id']}, model version {summary['model_version']}: "
+        f"{'champion' if summary['promoted'] else 'challenger'} ({summary['promotion_reason']})"
+    )
+    if metrics_out is not None:
+        metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        metrics_out.write_text(json.dumps(summary, indent=2, default=str))
+
+
+def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    table = Table(title="test window: model vs baselines")
+    names = [
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "ece",
+        "ks",
+        "lift_top_decile",
+        "late_amount_top10",
+        "late_amount_top10_by_amount",
+    ]
+    table.add_column("scorer")
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right")
+    for scorer, values in metrics.items():
+        table.add_row(scorer, *(f"{values[n]:.3f}" for n in names))
+    console.print(table)
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Option(help="model version to make champion")],
+    reason: Annotated[str, typer.Option(help="why (recorded on the model version)")],
+) -> None:
+    """Make a model version the champion by hand, recording the reason."""
+    from mlflow.exceptions import MlflowException
+
+    from models import registry, tracking
+
+    tracking.configure(get_settings().home)
+    try:
+        registry.promote_by_hand(version, reason)
+    except MlflowException as exc:
+        raise fail(f"cannot promote version {version}: {exc.message}") from None
+    console.print(f"version {version} is now the champion ({reason})")
+
+
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="folder to write the ledger to")],

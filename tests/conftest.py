@@ -52,3 +52,25 @@ def ibm_ledger():  # type: ignore[no-untyped-def]
     from features.ingest import load_ledger
 
     return load_ledger(IBM_DIR, IBM_MAPPING)
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic ledger folder (3,000 invoices), generated once per test session."""
+    from precollect.synth import generate_ledger
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    generate_ledger(folder, n_customers=60, n_invoices=3000, seed=21)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():  # type: ignore[no-untyped-def]
+    """One temporary Prefect API for the session's flow tests."""
+    from pipelines.runtime import use_local_defaults
+
+    use_local_defaults()
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,101 @@
+"""Simple scorers the model must beat, each turned into a probability on the validation window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from features.catalogue import describe
+
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+def amount_and_age(frame: pd.DataFrame) -> np.ndarray:
+    """The traditional worklist order: the bigger and older the invoice, the sooner the call."""
+    age_days = (pd.to_datetime(frame["as_of"]) - pd.to_datetime(frame["issue_date"])).dt.days
+    return frame["amount"].to_numpy("float64") * (1 + age_days.to_numpy("float64") / 30)
+
+
+def prior_late_share(frame: pd.DataFrame, fallback: float) -> np.ndarray:
+    """The customer's share of invoices paid late so far (the overall rate for new customers)."""
+    return frame["late_share_all"].fillna(fallback).to_numpy("float64")
+
+
+@dataclass
+class IsotonicScorer:
+    """A ranking score mapped to a probability by isotonic regression on the validation window."""
+
+    score: Scorer
+    isotonic_: IsotonicRegression | None = None
+
+    def fit(self, valid: pd.DataFrame) -> IsotonicScorer:
+        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
+            self.score(valid), valid["late"].astype(int)
+        )
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        assert self.isotonic_ is not None, "fit first"
+        return np.asarray(self.isotonic_.predict(self.score(frame)), dtype="float64")
+
+
+def logistic_regression(features: list[str]) -> Pipeline:
+    numeric = [f for f in features if describe(f).kind == "numeric"]
+    categorical = [f for f in features if describe(f).kind == "categorical"]
+    prepare = ColumnTransformer(
+        [
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(
+                        strategy="constant", fill_value="missing", keep_empty_features=True
+                    ),
+                    OneHotEncoder(handle_unknown="ignore", max_categories=30),
+                ),
+                categorical,
+            ),
+        ]
+    )
+    return Pipeline([("prepare", prepare), ("model", LogisticRegression(max_iter=2000, C=0.5))])
+
+
+def _as_objects(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    out = frame[features].copy()
+    for f in features:
+        if describe(f).kind == "categorical":
+            out[f] = out[f].astype("object").where(out[f].notna(), "missing")
+    return out
+
+
+def fit_baselines(
+    train: pd.DataFrame, valid: pd.DataFrame, features: list[str]
+) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
+    """Baseline name -> function giving a probability of being late."""
+    rate = float(train["late"].mean())
+    by_amount = IsotonicScorer(amount_and_age).fit(valid)
+    by_history = IsotonicScorer(lambda f: prior_late_share(f, rate)).fit(valid)
+    logistic = logistic_regression(features).fit(
+        _as_objects(train, features), train["late"].astype(int)
+    )
+    return {
+        "amount_and_age": by_amount.predict_proba,
+        "prior_late_share": by_history.predict_proba,
+        "logistic_regression": lambda f: logistic.predict_proba(_as_objects(f, features))[:, 1],
+    }

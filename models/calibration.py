@@ -1,0 +1,64 @@
+"""Probability calibration on the validation window: isotonic or sigmoid, by out-of-fold Brier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import StratifiedKFold
+
+Method = Literal["isotonic", "sigmoid"]
+
+
+@dataclass
+class Calibrator:
+    """Maps the booster's raw log-odds to a calibrated probability of being late."""
+
+    method: Method
+    isotonic_: IsotonicRegression | None = None
+    sigmoid_: LogisticRegression | None = None
+
+    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+        if self.method == "isotonic":
+            self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+                raw, y
+            )
+        else:
+            self.sigmoid_ = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        if self.isotonic_ is not None:
+            return np.asarray(self.isotonic_.predict(raw), dtype="float64")
+        if self.sigmoid_ is not None:
+            return np.asarray(
+                self.sigmoid_.predict_proba(raw.reshape(-1, 1))[:, 1], dtype="float64"
+            )
+        raise ValueError("Calibrator is not fitted")
+
+
+def out_of_fold_brier(method: Method, raw: np.ndarray, y: np.ndarray, seed: int) -> float:
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    predicted = np.empty_like(raw, dtype="float64")
+    for fit_idx, held_idx in folds.split(raw, y):
+        predicted[held_idx] = (
+            Calibrator(method).fit(raw[fit_idx], y[fit_idx]).predict(raw[held_idx])
+        )
+    return float(brier_score_loss(y, predicted))
+
+
+def choose_calibrator(
+    raw: np.ndarray, y: np.ndarray, seed: int = 0
+) -> tuple[Calibrator, dict[str, float]]:
+    """Fit the method with the lower out-of-fold Brier score on all of ``raw``.
+
+    Returns:
+        The fitted calibrator and the out-of-fold Brier score of each method.
+    """
+    scores = {m: out_of_fold_brier(m, raw, y, seed) for m in ("isotonic", "sigmoid")}
+    best: Method = "isotonic" if scores["isotonic"] < scores["sigmoid"] else "sigmoid"
+    return Calibrator(best).fit(raw, y), scores

@@ -1,0 +1,71 @@
+"""Time-based splits: train on the past, pick the model on the window before the test window.
+
+Only invoices whose label is final at the as-of date are used (due date + grace before it), so
+the most recent windows do not over-represent early payers whose labels matured first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+TEST_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Train: issued before ``valid_from``; validation: up to ``test_from``; test: from it."""
+
+    as_of: pd.Timestamp
+    valid_from: pd.Timestamp
+    test_from: pd.Timestamp
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: str(getattr(self, k).date()) for k in ("as_of", "valid_from", "test_from")}
+
+
+def fully_matured(frame: pd.DataFrame, as_of: pd.Timestamp, grace_days: int = 0) -> pd.DataFrame:
+    """Rows whose final label is known at ``as_of``: due date + grace before it."""
+    return frame[frame["due_date"] + pd.Timedelta(days=grace_days) < as_of]
+
+
+def make_split(
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp,
+    test_from: pd.Timestamp | None = None,
+    valid_from: pd.Timestamp | None = None,
+) -> TimeSplit:
+    """Default test window: the last 20 % of the issue-date range; validation: as long, before it.
+
+    Raises:
+        ValueError: the windows are out of order or a window is empty.
+    """
+    first, last = frame["issue_date"].min(), frame["issue_date"].max()
+    if test_from is None:
+        test_from = (first + (last - first) * (1 - TEST_SHARE)).normalize()
+    if valid_from is None:
+        valid_from = (test_from - (last - test_from)).normalize()
+    split = TimeSplit(pd.Timestamp(as_of), pd.Timestamp(valid_from), pd.Timestamp(test_from))
+    if not first < split.valid_from < split.test_from <= last:
+        raise ValueError(
+            f"need first issue {first.date()} < valid-from {split.valid_from.date()} < "
+            f"test-from {split.test_from.date()} <= last issue {last.date()}"
+        )
+    return split
+
+
+def split_frame(
+    frame: pd.DataFrame, split: TimeSplit
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(train, validation, test) rows by issue date."""
+    issue = frame["issue_date"]
+    parts = (
+        frame[issue < split.valid_from],
+        frame[(issue >= split.valid_from) & (issue < split.test_from)],
+        frame[(issue >= split.test_from) & (issue <= split.as_of)],
+    )
+    for name, part in zip(("train", "validation", "test"), parts, strict=True):
+        if part.empty or part["late"].nunique() < 2:
+            raise ValueError(f"the {name} window has no rows or only one class; move the dates")
+    return parts

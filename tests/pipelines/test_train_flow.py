@@ -1,0 +1,88 @@
+"""The train flow under Prefect's test harness, against a real (SQLite) MLflow store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from features.ingest import load_ledger
+from models.model import TrainParams
+from models.registry import load_model
+from models.tracking import MODEL_NAME
+from models.training import train_on_ledger
+from pipelines.train import TrainRequest, train_flow
+
+pytestmark = pytest.mark.slow
+
+
+def test_flow_registers_promotes_and_refuses_an_equal_model(
+    prefect_harness: None, small_synthetic: Path, tmp_path: Path
+) -> None:
+    request = TrainRequest(ledger=str(small_synthetic), home=tmp_path)
+    first = train_flow(request)
+    assert first["promoted"] and first["promotion_reason"] == "no champion yet"
+    client = MlflowClient()
+    assert (
+        str(client.get_model_version_by_alias(MODEL_NAME, "champion").version)
+        == first["model_version"]
+    )
+
+    second = train_flow(request)  # same data, same seed: same AUC, so no promotion
+    assert not second["promoted"] and "not better" in second["promotion_reason"]
+    assert (
+        str(client.get_model_version_by_alias(MODEL_NAME, "champion").version)
+        == first["model_version"]
+    )
+    assert (
+        str(client.get_model_version_by_alias(MODEL_NAME, "challenger").version)
+        == second["model_version"]
+    )
+
+    run = client.get_run(second["run_id"])
+    assert run.data.tags["data_fingerprint"] == load_ledger(small_synthetic).fingerprint()
+    assert run.data.tags["promotion_decision"] == "rejected"
+    assert "test.model.roc_auc" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(second["run_id"], "plots")}
+    assert {"plots/roc.png", "plots/calibration.png", "plots/gains_amount.png"} <= artifacts
+    assert json.dumps(second, default=str)
+
+
+def test_manual_promotion_is_recorded(
+    prefect_harness: None, small_synthetic: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from precollect.cli import app
+
+    request = TrainRequest(ledger=str(small_synthetic), home=tmp_path)
+    train_flow(request)
+    second = train_flow(request)
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["promote", "--version", second["model_version"], "--reason", "approved by risk committee"],
+        env={"PRECOLLECT_HOME": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.output
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    assert str(champion.version) == second["model_version"]
+    assert champion.tags["promotion_reason"] == "manual: approved by risk committee"
+    model, version = load_model("champion")
+    assert version == second["model_version"] and model.features
+
+
+def test_same_ledger_and_seed_give_identical_predictions(small_synthetic: Path) -> None:
+    ledger = load_ledger(small_synthetic)
+    a = train_on_ledger(ledger, params=TrainParams(seed=3))
+    b = train_on_ledger(ledger, params=TrainParams(seed=3))
+    np.testing.assert_array_equal(a.model.raw_score(a.test), b.model.raw_score(b.test))
+    np.testing.assert_array_equal(a.test_scores["model"], b.test_scores["model"])
+    c = train_on_ledger(ledger, params=TrainParams(seed=4))
+    assert not np.array_equal(a.model.raw_score(a.test), c.model.raw_score(a.test))
+    assert isinstance(a.test, pd.DataFrame)
