@@ -24,6 +24,8 @@ class Feature:
     template: str
     kind: Literal["numeric", "categorical"] = "numeric"
     monotone: int = 0
+    absent: str = ""
+    """Sentence when the value is 0 or missing (flags, empty history); default: the template."""
 
 
 GROUPS: dict[str, str] = {
@@ -144,6 +146,7 @@ _OTHER_FEATURES: list[Feature] = [
         "days",
         "late_history",
         "last paid late {days_since_last_late:.0f} days ago",
+        absent="never paid late",
     ),
     Feature(
         "on_time_streak",
@@ -165,6 +168,7 @@ _OTHER_FEATURES: list[Feature] = [
         "flag",
         "history_depth",
         "a new customer with no payment history",
+        absent="an established customer with a payment history",
     ),
     Feature(
         "open_count",
@@ -172,6 +176,7 @@ _OTHER_FEATURES: list[Feature] = [
         "invoices",
         "exposure",
         "{open_count:.0f} other invoices open",
+        absent="no other invoice open",
     ),
     Feature(
         "open_amount",
@@ -186,6 +191,7 @@ _OTHER_FEATURES: list[Feature] = [
         "invoices",
         "exposure",
         "{partial_open_count:.0f} open invoices only partly paid",
+        absent="no partly paid invoices",
     ),
     Feature(
         "open_to_credit_limit",
@@ -200,6 +206,7 @@ _OTHER_FEATURES: list[Feature] = [
         "invoices",
         "overdue",
         "{overdue_count:.0f} invoices already overdue",
+        absent="no other invoice overdue",
         monotone=1,
     ),
     Feature(
@@ -208,6 +215,7 @@ _OTHER_FEATURES: list[Feature] = [
         "amount",
         "overdue",
         "{overdue_amount:,.0f} already overdue",
+        absent="nothing overdue",
     ),
     Feature(
         "oldest_overdue_days",
@@ -215,6 +223,7 @@ _OTHER_FEATURES: list[Feature] = [
         "days",
         "overdue",
         "oldest overdue invoice is {oldest_overdue_days:.0f} days past due",
+        absent="no other invoice overdue",
     ),
     Feature("amount", "invoice amount", "amount", "invoice_size", "invoice of {amount:,.2f}"),
     Feature(
@@ -246,7 +255,12 @@ _OTHER_FEATURES: list[Feature] = [
         "{paid_share:.0%} of the invoice already paid",
     ),
     Feature(
-        "disputed", "1 when the invoice is disputed", "flag", "dispute", "the invoice is disputed"
+        "disputed",
+        "1 when the invoice is disputed",
+        "flag",
+        "dispute",
+        "the invoice is disputed",
+        absent="the invoice is not disputed",
     ),
     Feature(
         "channel",
@@ -270,6 +284,7 @@ _OTHER_FEATURES: list[Feature] = [
         "flag",
         "billing",
         "issued at month end",
+        absent="not issued at month end",
     ),
     Feature(
         "issue_quarter_end",
@@ -277,6 +292,7 @@ _OTHER_FEATURES: list[Feature] = [
         "flag",
         "billing",
         "issued at quarter end",
+        absent="not issued at quarter end",
     ),
     Feature(
         "issue_weekday",

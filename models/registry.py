@@ -39,7 +39,10 @@ def training_figures(result: TrainingResult) -> dict[str, Figure]:
     importance = pd.Series(
         result.model.booster.feature_importance("gain"), index=result.model.features
     )
+    from models.explain import shap_figures
+
     return {
+        **shap_figures(result.model, result.test),  # type: ignore[dict-item]
         "plots/roc.png": plots.roc_figure(y, result.test_scores),
         "plots/precision_recall.png": plots.pr_figure(y, result.test_scores),
         "plots/calibration.png": plots.calibration_figure(y, result.test_scores),

@@ -1,0 +1,251 @@
+"""Exact SHAP explanations of the served model, and plain-language reasons.
+
+Contributions are TreeSHAP values of the booster on the **log-odds** scale (LightGBM's
+``pred_contrib``, identical to ``shap.TreeExplainer`` on the same booster): for every invoice,
+``base + sum(contributions) == raw score``.
+
+Effects in **probability points** are derived so that they add up exactly to the calibrated
+score: with ``p = calibrated(raw)`` and ``p0 = calibrated(base)``, each feature gets
+``effect_i = contribution_i / sum(contributions) * (p - p0)``. The calibrator is monotone, so an
+effect always has the sign of its contribution, and ``p0 + sum(effects) == p``.
+
+An **account**'s risk is the mean of its open invoices' probabilities weighted by their open
+amounts; its effects are the same weighted mean of the invoices' effects, so the account view is
+the invoices' views summed up and can never contradict them.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import GROUPS, describe
+from models.model import LatePaymentModel
+
+TOP_REASONS = 5
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Per-invoice SHAP values (log-odds) and probability-point effects, features in model order."""
+
+    features: list[str]
+    base_raw: float
+    contributions: np.ndarray  # (n, f) log-odds
+    raw: np.ndarray  # (n,)
+    p_base: float
+    p: np.ndarray  # (n,) calibrated
+    effects: np.ndarray  # (n, f) probability points
+
+    def grouped(self, values: np.ndarray) -> pd.DataFrame:
+        """Sum columns of ``values`` by business reason group."""
+        groups = [describe(f).group for f in self.features]
+        return pd.DataFrame(values, columns=self.features).T.groupby(groups, sort=False).sum().T
+
+
+def contributions(model: LatePaymentModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Exact TreeSHAP values (n, f) on the log-odds scale and the base value."""
+    matrix = model.encoder.transform(frame)
+    values = np.asarray(model.booster.predict(matrix, pred_contrib=True))
+    base = (
+        float(values[0, -1])
+        if len(values)
+        else float(
+            model.booster.predict(np.full((1, len(model.features)), np.nan), pred_contrib=True)[
+                0, -1
+            ]
+        )
+    )
+    return values[:, :-1], base
+
+
+def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:
+    """Contributions and probability effects of every row of a feature frame."""
+    values, base = contributions(model, frame)
+    raw = base + values.sum(axis=1)
+    p = model.calibrator.predict(raw)
+    p_base = float(model.calibrator.predict(np.array([base]))[0])
+    total = values.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(np.abs(total) > 1e-12, (p - p_base) / total, 0.0)
+    return Explanation(model.features, base, values, raw, p_base, p, values * scale[:, None])
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def sentence(feature: str, row: pd.Series) -> str:
+    """The catalogue's plain-language sentence for one feature of one invoice."""
+    entry = describe(feature)
+    value = row.get(feature)
+    missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    if entry.absent and (missing or value == 0):
+        return entry.absent
+    fields = {name: row.get(name) for name in _fields(entry.template)}
+    if any(
+        v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) for v in fields.values()
+    ):
+        return f"{entry.description}: not known yet"
+    try:
+        return entry.template.format(**fields)
+    except (ValueError, TypeError):
+        return f"{entry.description}: {value}"
+
+
+def top_reasons(
+    explanation: Explanation, frame: pd.DataFrame, top: int = TOP_REASONS
+) -> pd.DataFrame:
+    """The top reasons of every row, one per business group, largest |contribution| first.
+
+    Returns:
+        Long form: ``row, rank, group, reason, feature, value, contribution, effect, direction,
+        text``; ``feature`` is the group's leading feature (largest contribution of the group's
+        sign), ``contribution`` and ``effect`` are the group's totals.
+    """
+    groups = [describe(f).group for f in explanation.features]
+    names = list(dict.fromkeys(groups))
+    members = [np.array([i for i, g in enumerate(groups) if g == name]) for name in names]
+    contrib = explanation.contributions
+    g_contrib = np.column_stack([contrib[:, m].sum(axis=1) for m in members])
+    g_effect = np.column_stack([explanation.effects[:, m].sum(axis=1) for m in members])
+    leads = np.column_stack(
+        [
+            m[
+                np.argmax(
+                    np.abs(contrib[:, m]) * (np.sign(contrib[:, m]) == np.sign(g_contrib[:, [k]])),
+                    axis=1,
+                )
+            ]
+            for k, m in enumerate(members)
+        ]
+    )
+    order = np.argsort(-np.abs(g_contrib), axis=1, kind="stable")[:, :top]
+    rows = np.repeat(np.arange(len(frame)), order.shape[1])
+    chosen = order.ravel()
+    keep = g_contrib[rows, chosen] != 0
+    rows, chosen = rows[keep], chosen[keep]
+    ranks = np.tile(np.arange(order.shape[1]), len(frame))[keep]
+    features = np.array(explanation.features, dtype=object)[leads[rows, chosen]]
+    values = frame.reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "row": rows,
+            "rank": ranks + 1,
+            "group": np.array(names, dtype=object)[chosen],
+            "feature": features,
+            "contribution": g_contrib[rows, chosen],
+            "effect": g_effect[rows, chosen],
+        }
+    )
+    out["reason"] = out["group"].map(lambda g: GROUPS.get(g, g))
+    out["direction"] = np.where(out["contribution"] > 0, "raises risk", "lowers risk")
+    out["value"] = [_plain(values.at[r, f]) for r, f in zip(rows, features, strict=True)]
+    out["text"] = _sentences(values, rows, features)
+    out["rank"] = out.groupby("row").cumcount() + 1
+    return out
+
+
+def _sentences(values: pd.DataFrame, rows: np.ndarray, features: np.ndarray) -> list[str]:
+    """Catalogue sentences for (row, feature) pairs, reading only the columns each one needs."""
+    texts = [""] * len(rows)
+    by_feature: dict[str, list[int]] = {}
+    for k, feature in enumerate(features):
+        by_feature.setdefault(feature, []).append(k)
+    for feature, positions in by_feature.items():
+        needed = [feature, *_fields(describe(feature).template)]
+        columns = values[[c for c in dict.fromkeys(needed) if c in values.columns]]
+        for k in positions:
+            texts[k] = sentence(feature, columns.iloc[rows[k]])
+    return texts
+
+
+def invoice_reasons(
+    explanation: Explanation, frame: pd.DataFrame, row: int, top: int = TOP_REASONS
+) -> list[dict[str, object]]:
+    """Top reasons of one invoice (see :func:`top_reasons`)."""
+    reasons = top_reasons(explanation, frame, top)
+    mine = reasons[reasons["row"] == row].drop(columns=["row"])
+    return [dict(r) for r in mine.to_dict("records")]
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def open_amounts(frame: pd.DataFrame) -> np.ndarray:
+    """What is still owed on each invoice at its as-of date."""
+    paid_share = frame["paid_share"].fillna(0).to_numpy("float64")
+    return frame["amount"].to_numpy("float64") * (1 - paid_share)
+
+
+def account_view(explanation: Explanation, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: risk, expected amount at risk and grouped effects.
+
+    Risk and effects are open-amount-weighted means over the customer's invoices, so
+    ``p_base + sum(effects) == risk`` for every account.
+    """
+    owed = open_amounts(frame)
+    effects = explanation.grouped(explanation.effects)
+    keyed = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy(),
+            "owed": owed,
+            "weighted_p": explanation.p * owed,
+        }
+    )
+    weighted_effects = effects.mul(owed, axis=0)
+    weighted_effects["customer_id"] = frame["customer_id"].to_numpy()
+    sums = keyed.groupby("customer_id", sort=False).agg(
+        owed=("owed", "sum"), weighted_p=("weighted_p", "sum"), invoices=("owed", "size")
+    )
+    group_sums = weighted_effects.groupby("customer_id", sort=False).sum()
+    denominator = sums["owed"].where(sums["owed"] > 0)
+    accounts = pd.DataFrame(
+        {
+            "open_amount": sums["owed"],
+            "open_invoices": sums["invoices"],
+            "risk": sums["weighted_p"] / denominator,
+            "amount_at_risk": sums["weighted_p"],
+        }
+    )
+    return accounts.join(group_sums.div(denominator, axis=0).add_prefix("effect."))
+
+
+def shap_figures(
+    model: LatePaymentModel, frame: pd.DataFrame, max_rows: int = 2000, seed: int = 0
+) -> dict[str, object]:
+    """Global SHAP plots (beeswarm, mean |SHAP| bar), overall and per segment when known."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    sample = frame.sample(min(max_rows, len(frame)), random_state=seed) if len(frame) else frame
+    figures: dict[str, object] = {}
+    slices = {"all": sample}
+    if "segment" in sample and sample["segment"].notna().any():
+        for segment, part in sample.groupby("segment"):
+            if len(part) >= 30:
+                slices[f"segment-{segment}"] = part
+    for name, part in slices.items():
+        values, base = contributions(model, part)
+        exp = shap.Explanation(
+            values=values,
+            base_values=np.full(len(part), base),
+            data=model.encoder.transform(part),
+            feature_names=model.features,
+        )
+        for kind, draw in (("beeswarm", shap.plots.beeswarm), ("bar", shap.plots.bar)):
+            plt.figure()
+            draw(exp, max_display=15, show=False)
+            figure = plt.gcf()
+            figure.suptitle(f"SHAP {kind} ({name}, log-odds of late)", fontsize=10)
+            figures[f"shap/{kind}-{name}.png"] = figure
+    return figures

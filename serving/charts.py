@@ -1,0 +1,48 @@
+"""Inline SVG charts (no scripts, no network): the waterfall of an explanation."""
+
+from __future__ import annotations
+
+from html import escape
+
+WIDTH, ROW, LABEL = 640, 26, 230
+RAISE, LOWER, TOTAL = "#c0392b", "#27ae60", "#34495e"
+
+
+def waterfall_svg(
+    base: float, effects: list[tuple[str, float]], final: float, title: str = "why this risk"
+) -> str:
+    """Bars from the base rate through each reason's effect (probability points) to the score.
+
+    ``base + sum(effects)`` should equal ``final``; any remainder is drawn as "other reasons".
+    """
+    remainder = final - base - sum(e for _, e in effects)
+    steps = list(effects) + ([("other reasons", remainder)] if abs(remainder) > 5e-4 else [])
+    rows = [("average invoice", 0.0, base, TOTAL)]
+    level = base
+    for name, effect in steps:
+        rows.append((name, level, level + effect, RAISE if effect > 0 else LOWER))
+        level += effect
+    rows.append(("this account", 0.0, final, TOTAL))
+    top = max([1e-9, *(max(a, b) for _, a, b, _ in rows)])
+    scale = (WIDTH - LABEL - 70) / top
+    height = ROW * len(rows) + 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">'
+    ]
+    for i, (name, start, end, colour) in enumerate(rows):
+        y = 20 + i * ROW
+        x0, x1 = LABEL + min(start, end) * scale, LABEL + max(start, end) * scale
+        change = end - start
+        text = f"{end:.0%}" if colour == TOTAL else f"{change * 100:+.1f} pts"
+        parts.append(f'<text x="{LABEL - 8}" y="{y + 14}" text-anchor="end">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.1f}" height="{ROW - 8}" '
+            f'fill="{colour}"><title>{escape(name)}: {text}</title></rect>'
+        )
+        parts.append(f'<text x="{x1 + 6:.1f}" y="{y + 14}">{text}</text>')
+    parts.append(
+        f'<text x="{LABEL}" y="12" fill="#555">{escape(title)} '
+        "(probability of paying late)</text></svg>"
+    )
+    return "".join(parts)

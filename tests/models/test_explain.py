@@ -1,0 +1,88 @@
+"""Explanations on a trained model: additivity, equality with shap, consistency, direction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+from features.catalogue import describe
+from features.ingest import load_ledger
+from models.explain import account_view, explain, invoice_reasons, open_amounts
+from models.training import TrainingResult, train_on_ledger
+
+
+@pytest.fixture(scope="module")
+def trained(small_synthetic: Path) -> TrainingResult:
+    return train_on_ledger(load_ledger(small_synthetic))
+
+
+def test_additivity_base_plus_contributions_is_raw_output(trained: TrainingResult) -> None:
+    exp = explain(trained.model, trained.test)
+    raw = trained.model.raw_score(trained.test)
+    np.testing.assert_allclose(exp.base_raw + exp.contributions.sum(axis=1), raw, atol=1e-6)
+
+
+def test_fast_path_equals_shap_tree_explainer(trained: TrainingResult) -> None:
+    exp = explain(trained.model, trained.test)
+    matrix = trained.model.encoder.transform(trained.test)
+    reference = shap.TreeExplainer(trained.model.booster).shap_values(matrix)
+    reference = reference[1] if isinstance(reference, list) else reference
+    np.testing.assert_allclose(exp.contributions, reference, atol=1e-6)
+
+
+def test_probability_effects_reconstruct_the_calibrated_score(trained: TrainingResult) -> None:
+    exp = explain(trained.model, trained.test)
+    np.testing.assert_allclose(exp.p_base + exp.effects.sum(axis=1), exp.p, atol=1e-9)
+    np.testing.assert_allclose(exp.p, trained.model.predict_proba(trained.test), atol=1e-12)
+    same_sign = np.sign(exp.effects) * np.sign(exp.contributions) >= 0
+    assert same_sign.all()
+
+
+def test_account_view_is_the_invoices_summed_up(trained: TrainingResult) -> None:
+    frame = trained.test.reset_index(drop=True)
+    exp = explain(trained.model, frame)
+    accounts = account_view(exp, frame)
+    effects = accounts.filter(like="effect.").sum(axis=1)
+    np.testing.assert_allclose(exp.p_base + effects, accounts["risk"], atol=1e-9)
+    owed = open_amounts(frame)
+    one = accounts.index[0]
+    mine = (frame["customer_id"] == one).to_numpy()
+    expected = (exp.p[mine] * owed[mine]).sum() / owed[mine].sum()
+    assert accounts.loc[one, "risk"] == pytest.approx(expected)
+    assert accounts["amount_at_risk"].sum() == pytest.approx((exp.p * owed).sum())
+
+
+def test_reasons_are_readable_and_signed(trained: TrainingResult) -> None:
+    frame = trained.test.reset_index(drop=True)
+    exp = explain(trained.model, frame)
+    reasons = invoice_reasons(exp, frame, int(np.argmax(exp.p)))
+    assert 1 <= len(reasons) <= 5
+    for r in reasons:
+        assert r["direction"] == ("raises risk" if float(r["contribution"]) > 0 else "lowers risk")
+        assert isinstance(r["text"], str) and "{" not in r["text"] and "nan" not in r["text"]
+    assert reasons[0]["direction"] == "raises risk"  # the riskiest invoice's main reason
+
+
+def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: TrainingResult) -> None:
+    history = [f for f in trained.model.features
+               if f.startswith("late_share_") and describe(f).monotone == 1]
+    assert len(history) == 4
+    frame = trained.test.dropna(subset=history).reset_index(drop=True)  # customers with a history
+    assert len(frame) > 100
+    worse = frame.copy()
+    for f in history:
+        worse[f] = np.minimum(1.0, worse[f] + 0.3)
+    before, after = explain(trained.model, frame), explain(trained.model, worse)
+    assert (after.raw >= before.raw - 1e-9).all()
+    assert (after.p >= before.p - 1e-9).all()
+    idx = [trained.model.features.index(f) for f in history]
+    contrib_before = before.contributions[:, idx].sum(axis=1)
+    contrib_after = after.contributions[:, idx].sum(axis=1)
+    assert (contrib_after >= contrib_before - 1e-9).all()
+    raises_before = contrib_before > 0
+    assert (contrib_after[raises_before] > 0).all()  # a raising reason never turns into lowering
+    assert isinstance(frame, pd.DataFrame)
