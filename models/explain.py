@@ -50,17 +50,16 @@ class Explanation:
 def contributions(model: LatePaymentModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
     """Exact TreeSHAP values (n, f) on the log-odds scale and the base value."""
     matrix = model.encoder.transform(frame)
-    values = np.asarray(model.booster.predict(matrix, pred_contrib=True))
-    base = (
-        float(values[0, -1])
-        if len(values)
-        else float(
-            model.booster.predict(np.full((1, len(model.features)), np.nan), pred_contrib=True)[
-                0, -1
-            ]
-        )
-    )
+    if not len(matrix):  # still report the base value for an empty batch
+        matrix = np.full((1, len(model.features)), np.nan)
+        return np.zeros((0, len(model.features))), float(_contrib(model, matrix)[0, -1])
+    values = _contrib(model, matrix)
+    base = float(values[0, -1])
     return values[:, :-1], base
+
+
+def _contrib(model: LatePaymentModel, matrix: np.ndarray) -> np.ndarray:
+    return np.asarray(model.booster.predict(matrix, pred_contrib=True))
 
 
 def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:
