@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     home: Path = Field(Path("."), description="working folder for stores and outputs")
     max_bad_fraction: float = Field(0.05, ge=0, le=1, description="fail above this bad-row share")
     grace_days: int = Field(0, ge=0, description="days after due before a payment counts as late")
+    database_url: str | None = Field(None, description="score store; default SQLite in home")
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'precollect.db').resolve()}"
 
     @property
     def generated_dir(self) -> Path:

@@ -38,6 +38,23 @@ def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return PG_URL
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str):  # type: ignore[no-untyped-def]
+    """An empty store database of each kind; on PostgreSQL a fresh schema, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {unique_name}"))
+    yield f"{PG_URL}?options=-csearch_path%3D{unique_name}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {unique_name} CASCADE"))
+    admin.dispose()
+
+
 @pytest.fixture
 def unique_name(request: pytest.FixtureRequest) -> str:
     """A table-name suffix unique to this test run, so parallel workers never collide."""

@@ -1,0 +1,266 @@
+"""The score store: SQLite by default, PostgreSQL (or any SQLAlchemy URL) when configured.
+
+A batch (one as-of date and model version) is written in one transaction that first deletes the
+same batch: re-running replaces it, never duplicates it, and a crash mid-write leaves the
+previous batch as it was. Readers never see half a batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from serving import tables
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CHUNK_ROWS = 20_000
+Progress = Callable[[int], None]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers keep the old batch while one is written
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Rows as plain-Python dicts (NaN -> None), in chunks."""
+    present = [c for c in columns if c in frame.columns]
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS][present]
+        part = part.astype(object).where(part.notna(), None)
+        yield part.to_dict("records")
+
+
+class ScoreStore:
+    """Batches of scores, the worklist and the contact history in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the latest revision (Alembic)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    # -- batches --------------------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        *,
+        as_of: pd.Timestamp,
+        model_version: str,
+        invoices: pd.DataFrame,
+        accounts: pd.DataFrame,
+        reasons: pd.DataFrame,
+        p_base: float,
+        progress: Progress | None = None,
+    ) -> None:
+        """Replace the batch ``(as_of, model_version)`` in one transaction."""
+        key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
+        accounts = accounts.assign(effects=_effects_json(accounts))
+        frames = {
+            tables.invoice_scores: invoices,
+            tables.account_scores: accounts,
+            tables.reasons: reasons.assign(value=reasons["value"].map(_text_or_none)),
+        }
+        with self.engine.begin() as connection:
+            for table in (*tables.BATCH_TABLES, tables.batches):
+                connection.execute(
+                    table.delete().where(
+                        table.c.as_of == key["as_of"], table.c.model_version == key["model_version"]
+                    )
+                )
+            for table, frame in frames.items():
+                columns = [c.name for c in table.columns if c.name not in tables.BATCH_KEY]
+                for chunk in _records(frame, columns):
+                    connection.execute(table.insert(), [{**row, **key} for row in chunk])
+                    if progress is not None:
+                        progress(len(chunk))
+            connection.execute(
+                tables.batches.insert(),
+                [
+                    {
+                        **key,
+                        "created_at": datetime.now(UTC),
+                        "invoices": len(invoices),
+                        "accounts": len(accounts),
+                        "p_base": float(p_base),
+                    }
+                ],
+            )
+
+    def batches(self) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            query = sa.select(tables.batches).order_by(
+                tables.batches.c.as_of.desc(), tables.batches.c.created_at.desc()
+            )
+            return pd.read_sql(query, connection)
+
+    def latest_batch(self, as_of: pd.Timestamp | None = None) -> dict[str, Any] | None:
+        """The most recent batch (on ``as_of`` if given)."""
+        query = sa.select(tables.batches)
+        if as_of is not None:
+            query = query.where(tables.batches.c.as_of == pd.Timestamp(as_of).date())
+        query = query.order_by(tables.batches.c.as_of.desc(), tables.batches.c.created_at.desc())
+        with self.engine.connect() as connection:
+            row = connection.execute(query.limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def batch_frames(self, as_of: pd.Timestamp, model_version: str) -> dict[str, pd.DataFrame]:
+        """Invoices, accounts and reasons of one batch."""
+        key = (pd.Timestamp(as_of).date(), str(model_version))
+        out = {}
+        with self.engine.connect() as connection:
+            for table in tables.BATCH_TABLES:
+                query = sa.select(table).where(
+                    table.c.as_of == key[0], table.c.model_version == key[1]
+                )
+                out[table.name] = pd.read_sql(query, connection)
+        return out
+
+    def latest_score(self, level: str, key: str) -> dict[str, Any] | None:
+        """The latest stored score of an invoice (``level='invoice'``) or account."""
+        table = tables.invoice_scores if level == "invoice" else tables.account_scores
+        column = table.c.invoice_id if level == "invoice" else table.c.customer_id
+        query = (
+            sa.select(table)
+            .where(column == key)
+            .order_by(table.c.as_of.desc(), table.c.model_version.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        found = dict(row)
+        found["reasons"] = json.loads(found["reasons"]) if found.get("reasons") else []
+        return found
+
+    # -- worklist and contacts ------------------------------------------------------------------
+
+    def write_worklist(self, as_of: pd.Timestamp, model_version: str, frame: pd.DataFrame) -> None:
+        key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
+        table = tables.worklist
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.delete().where(
+                    table.c.as_of == key["as_of"], table.c.model_version == key["model_version"]
+                )
+            )
+            columns = [c.name for c in table.columns if c.name not in tables.BATCH_KEY]
+            for chunk in _records(frame, columns):
+                connection.execute(table.insert(), [{**row, **key} for row in chunk])
+
+    def worklist(
+        self,
+        as_of: pd.Timestamp | None = None,
+        limit: int | None = None,
+        treatment: str | None = None,
+    ) -> pd.DataFrame:
+        table = tables.worklist
+        batch = self.latest_batch(as_of)
+        if batch is None:
+            return pd.DataFrame(columns=[c.name for c in table.columns])
+        query = sa.select(table).where(
+            table.c.as_of == batch["as_of"], table.c.model_version == batch["model_version"]
+        )
+        if treatment:
+            query = query.where(table.c.treatment == treatment)
+        query = query.order_by(table.c.rank)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return pd.read_sql(query, connection)
+
+    def record_contact(
+        self,
+        customer_id: str,
+        contacted_at: datetime,
+        channel: str,
+        invoice_id: str | None = None,
+        outcome: str | None = None,
+        recorded_by: str | None = None,
+    ) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                tables.contacts.insert().values(
+                    customer_id=customer_id,
+                    contacted_at=contacted_at,
+                    channel=channel,
+                    invoice_id=invoice_id,
+                    outcome=outcome,
+                    recorded_by=recorded_by,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def contacts(
+        self, since: datetime | None = None, customer_id: str | None = None
+    ) -> pd.DataFrame:
+        query = sa.select(tables.contacts)
+        if since is not None:
+            query = query.where(tables.contacts.c.contacted_at >= since)
+        if customer_id is not None:
+            query = query.where(tables.contacts.c.customer_id == customer_id)
+        with self.engine.connect() as connection:
+            return pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+
+    def set_flags(self, frame: pd.DataFrame) -> None:
+        """Upsert do-not-contact flags and queues (columns: customer_id, do_not_contact, queue)."""
+        table = tables.customer_flags
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.delete().where(table.c.customer_id.in_(frame["customer_id"].tolist()))
+            )
+            for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
+                connection.execute(table.insert(), chunk)
+
+    def flags(self) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            return pd.read_sql(sa.select(tables.customer_flags), connection)
+
+
+def _effects_json(accounts: pd.DataFrame) -> list[str]:
+    effects = accounts.filter(like="effect.")
+    names = [c.removeprefix("effect.") for c in effects.columns]
+    return [
+        json.dumps(
+            {
+                n: (None if np.isnan(v) else round(float(v), 6))
+                for n, v in zip(names, row, strict=True)
+            }
+        )
+        for row in effects.to_numpy("float64")
+    ]
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
