@@ -218,7 +218,9 @@ class ScoreStore:
                     recorded_by=recorded_by,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def contacts(
         self, since: datetime | None = None, customer_id: str | None = None
