@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
 
 LedgerOpt = Annotated[
     str, typer.Option("--ledger", help="ledger folder (CSV/Parquet) or SQLAlchemy URL")
@@ -248,6 +249,230 @@ def promote(
     except MlflowException as exc:
         raise fail(f"cannot promote version {version}: {exc.message}") from None
     console.print(f"version {version} is now the champion ({reason})")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
+    table = Table(title=f"outreach worklist (top {min(rows, len(work))} of {len(work)} accounts)")
+    for column, right in (
+        ("#", True),
+        ("account", False),
+        ("treatment", False),
+        ("at risk", True),
+        ("risk", True),
+        ("today", False),
+        ("main reason", False),
+    ):
+        widths = {"#": 3, "risk": 7, "treatment": 19}
+        table.add_column(
+            column, justify="right" if right else "left", no_wrap=True, min_width=widths.get(column)
+        )
+    for row in work.head(rows).to_dict("records"):
+        risk = (
+            "overdue" if row["risk"] is None or row["risk"] != row["risk"] else f"{row['risk']:.0%}"
+        )
+        today = "contact" if row["contact"] else f"skip: {row['skip_reason']}"
+        table.add_row(
+            str(row["rank"]),
+            str(row["customer_id"]),
+            str(row["treatment"]),
+            f"{row['amount_at_risk']:,.0f}",
+            risk,
+            _clip(today, 26),
+            _clip(str(row["top_reason"] or ""), 44),
+        )
+    console.print(table)
+
+
+@app.command()
+def score(
+    ledger: LedgerOpt,
+    as_of: Annotated[
+        str | None, typer.Option(help="score the invoices open then [default: last ledger date]")
+    ] = None,
+    mapping: MappingOpt = None,
+    model_alias: Annotated[str, typer.Option(help="registry alias or version")] = "champion",
+    out: Annotated[
+        Path | None, typer.Option(help="also write scores to this .csv/.parquet")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option(help="daily human contacts for the worklist")
+    ] = None,
+    playbook: Annotated[Path | None, typer.Option(help="TOML worklist rules and limits")] = None,
+) -> None:
+    """Score and explain the open invoices, store the batch, and build today's worklist."""
+    from pipelines.runtime import use_local_defaults
+
+    use_local_defaults()
+    from models.worklist import load_config
+    from pipelines.score import ScoreRequest, score_flow
+
+    settings = get_settings()
+    request = ScoreRequest(
+        ledger=ledger,
+        home=settings.home,
+        store_url=settings.store_url,
+        as_of=_day_or_none(as_of),
+        mapping=mapping,
+        model_alias=model_alias,
+        out=out,
+        max_bad_fraction=settings.max_bad_fraction,
+        worklist=load_config(playbook, capacity),
+    )
+    try:
+        with console.status("scoring (Prefect flow 'score')"):
+            summary = score_flow(request)
+    except (LedgerError, ContractViolation) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # the registry may have no model under that alias yet
+        if type(exc).__name__ == "MlflowException":
+            raise fail(
+                f"no model '{model_alias}' in the registry: run precollect train first"
+            ) from None
+        raise
+    console.print(
+        f"scored {summary['invoices']:,} open invoices of {summary['accounts']:,} accounts "
+        f"as of {summary['as_of']} with model version {summary['model_version']}; "
+        f"stored in {_redacted(settings.store_url)}"
+    )
+    print_worklist(summary["worklist"])
+
+
+def _redacted(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _stored_batch(as_of: str | None) -> dict:
+    from serving.store import ScoreStore
+
+    store = ScoreStore(get_settings().store_url)
+    store.migrate()
+    batch = store.latest_batch(_day_or_none(as_of))
+    if batch is None:
+        raise fail(
+            f"no scores stored{' for ' + as_of if as_of else ''}: run precollect score first"
+        )
+    return {"store": store, **batch}
+
+
+@app.command()
+def worklist(
+    as_of: Annotated[
+        str | None, typer.Option(help="date of the stored scores [default: latest]")
+    ] = None,
+    capacity: Annotated[int | None, typer.Option(help="daily human contacts [default: 50]")] = None,
+    playbook: Annotated[Path | None, typer.Option(help="TOML worklist rules and limits")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="also write the worklist to .csv/.parquet")
+    ] = None,
+) -> None:
+    """Rebuild the ranked outreach worklist from stored scores (also written to the store)."""
+    from models.worklist import build_worklist, load_config
+
+    batch = _stored_batch(as_of)
+    store = batch["store"]
+    frames = store.batch_frames(batch["as_of"], batch["model_version"])
+    work = build_worklist(
+        frames["invoice_scores"],
+        frames["account_scores"],
+        load_config(playbook, capacity),
+        contacts=store.contacts(),
+        flags=store.flags(),
+        as_of=pd_timestamp(batch["as_of"]),
+    )
+    store.write_worklist(batch["as_of"], batch["model_version"], work)
+    if out is not None:
+        write_frame(work, out)
+    print_worklist(work)
+
+
+def pd_timestamp(value: object) -> pd.Timestamp:
+    import pandas as pd
+
+    return pd.Timestamp(value)  # type: ignore[arg-type]
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="HTML file to write")],
+    as_of: Annotated[
+        str | None, typer.Option(help="date of the stored scores [default: latest]")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="how many accounts")] = 20,
+) -> None:
+    """Write the managers' HTML report of the riskiest accounts, with reasons and charts."""
+    from serving.report import render_report
+
+    batch = _stored_batch(as_of)
+    frames = batch["store"].batch_frames(batch["as_of"], batch["model_version"])
+    html = render_report(
+        frames["invoice_scores"],
+        frames["account_scores"],
+        frames["reasons"],
+        p_base=batch["p_base"],
+        as_of=pd_timestamp(batch["as_of"]),
+        model_version=batch["model_version"],
+        top=top,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html)
+    console.print(f"report of the {top} riskiest accounts written to {out}")
+
+
+@app.command("import-contacts")
+def import_contacts(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome]"),
+    ],
+) -> None:
+    """Record past outreach contacts (they count towards the contact-frequency cap)."""
+    import pandas as pd
+
+    from serving.store import ScoreStore
+
+    store = ScoreStore(get_settings().store_url)
+    store.migrate()
+    frame = pd.read_csv(file, dtype=str)
+    missing = {"customer_id", "contacted_at", "channel"} - set(frame.columns)
+    if missing:
+        raise fail(f"{file}: missing columns {sorted(missing)}")
+    for row in frame.to_dict("records"):
+        store.record_contact(
+            row["customer_id"],
+            pd.Timestamp(row["contacted_at"]).to_pydatetime(),
+            row["channel"],
+            invoice_id=row.get("invoice_id"),
+            outcome=row.get("outcome"),
+            recorded_by="csv import",
+        )
+    console.print(f"{len(frame):,} contacts recorded")
+
+
+@app.command("import-flags")
+def import_flags(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with customer_id, do_not_contact (yes/no)[, queue]")
+    ],
+) -> None:
+    """Set do-not-contact flags and collector queues per customer."""
+    import pandas as pd
+
+    from serving.store import ScoreStore
+
+    store = ScoreStore(get_settings().store_url)
+    store.migrate()
+    frame = pd.read_csv(file, dtype=str)
+    frame["do_not_contact"] = frame["do_not_contact"].str.lower().isin(["yes", "true", "1", "y"])
+    if "queue" not in frame:
+        frame["queue"] = None
+    store.set_flags(frame)
+    console.print(f"flags set for {len(frame):,} customers")
 
 
 @app.command()
