@@ -1,7 +1,10 @@
 """The main job on embedded defaults: ``make demo`` runs ``python -m precollect.demo``.
 
-It works under ``data/generated/`` (ignored by git) and reuses nothing from earlier runs except
-what it wrote itself, so it can be re-run at will.
+1. ingest the real IBM sample and a generated ledger (with injected bad rows) through the
+   contract; 2. train, evaluate, register and promote a model (Prefect flow ``train``);
+3. score the open invoices as of the ledger's last date, store them and build the worklist
+(flow ``score``); 4. write the managers' report; 5. say where to look next.
+Generated data goes to ``data/generated/``; MLflow and the score store live in the home folder.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from features.ingest import ingest, write_outputs
-from precollect.cli import print_ingest_summary
+from pipelines.runtime import use_local_defaults
 from precollect.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,19 +23,25 @@ IBM_SAMPLE = ROOT / "data" / "samples" / "ibm-ar"
 DEMO_CUSTOMERS = 400
 DEMO_INVOICES = 40_000
 
-console = Console()
+console = Console(width=130)
 
 
 def run(workdir: Path) -> None:
-    """Ingest the real sample and a generated ledger, printing what the contract found."""
+    use_local_defaults()
+    from models.worklist import WorklistConfig
+    from pipelines.score import ScoreRequest, score_flow
+    from pipelines.train import TrainRequest, train_flow
+    from precollect.cli import print_ingest_summary, print_metrics, print_worklist
     from precollect.synth import generate_ledger
+    from serving.report import render_report
 
-    console.rule("[bold]1. the IBM accounts-receivable sample")
+    settings = get_settings()
+    console.rule("[bold]1. ledger contract: the IBM accounts-receivable sample")
     sample = ingest(IBM_SAMPLE, IBM_SAMPLE / "mapping.toml")
     write_outputs(sample, workdir / "ibm-ar")
     print_ingest_summary(sample.report())
 
-    console.rule("[bold]2. a synthetic ledger (seed 7, with 1 % injected bad rows)")
+    console.rule("[bold]   ledger contract: a synthetic ledger with 1 % injected bad rows")
     raw = workdir / "synthetic-raw"
     generate_ledger(
         raw,
@@ -44,11 +53,58 @@ def run(workdir: Path) -> None:
         dirty=0.01,
     )
     synthetic = ingest(raw)
-    write_outputs(synthetic, workdir / "synthetic")
+    clean = workdir / "synthetic"
+    write_outputs(synthetic, clean)
     print_ingest_summary(synthetic.report())
+
+    console.rule("[bold]2. train, evaluate against baselines, register (Prefect flow 'train')")
+    trained = train_flow(TrainRequest(ledger=str(clean), home=settings.home))
+    print_metrics(trained["metrics"])
     console.print(
-        f"\nclean ledgers in {workdir}/ibm-ar and {workdir}/synthetic; "
-        f"quarantined rows with their reasons in */quarantine/*.csv"
+        f"model version {trained['model_version']}: "
+        f"{'champion' if trained['promoted'] else 'challenger'} ({trained['promotion_reason']})"
+    )
+
+    console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
+    scored = score_flow(
+        ScoreRequest(
+            ledger=str(clean),
+            home=settings.home,
+            store_url=settings.store_url,
+            out=workdir / "scores.csv",
+            worklist=WorklistConfig(capacity=25),
+        )
+    )
+    batch = scored["batch"]
+    console.print(
+        f"{scored['invoices']:,} open invoices of {scored['accounts']:,} accounts scored "
+        f"as of {scored['as_of']}; {scored['to_contact']} accounts to contact today"
+    )
+    print_worklist(scored["worklist"])
+
+    console.rule("[bold]4. the managers' report")
+    report = workdir / "report.html"
+    report.write_text(
+        render_report(
+            batch.invoices,
+            batch.accounts,
+            batch.reasons,
+            p_base=batch.p_base,
+            as_of=batch.as_of,
+            model_version=batch.model_version,
+            top=20,
+            source="synthetic demo ledger",
+        )
+    )
+    console.print(f"report of the 20 riskiest accounts: {report}")
+
+    console.rule("[bold]where to look next")
+    console.print(
+        f"- MLflow runs, plots and the registered model: "
+        f".venv/bin/mlflow ui --backend-store-uri {trained['tracking_uri']}\n"
+        f"- the report: open {report}\n"
+        f"- scores and worklist: {workdir / 'scores.csv'} and the store {settings.store_url}\n"
+        f"- the command line: .venv/bin/precollect --help"
     )
 
 
