@@ -9,7 +9,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup demo test lint bench clean chromium lock
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,10 +26,13 @@ setup: $(STAMP) ## create .venv and install the locked dependencies
 demo: $(STAMP) ## set up, then run the main job end to end on embedded data
 	$(BIN)/python -m precollect.demo
 
-test: $(STAMP) ## set up, then run lint, types and the test suite
+test: $(STAMP) chromium ## set up, then run lint, types and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+chromium: ## install Debian's Chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff and mypy only
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
