@@ -220,7 +220,7 @@ def account_view(explanation: Explanation, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def shap_figures(
-    model: LatePaymentModel, frame: pd.DataFrame, max_rows: int = 2000, seed: int = 0
+    model: LatePaymentModel, frame: pd.DataFrame, max_rows: int = 1000, seed: int = 0
 ) -> dict[str, object]:
     """Global SHAP plots (beeswarm, mean |SHAP| bar), overall and per segment when known."""
     import matplotlib.pyplot as plt

@@ -14,7 +14,7 @@ from features.ledger import Ledger, resolve_paid_dates
 from features.reference import reference_features
 
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
