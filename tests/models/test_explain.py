@@ -68,8 +68,11 @@ def test_reasons_are_readable_and_signed(trained: TrainingResult) -> None:
 
 
 def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: TrainingResult) -> None:
-    history = [f for f in trained.model.features
-               if f.startswith("late_share_") and describe(f).monotone == 1]
+    history = [
+        f
+        for f in trained.model.features
+        if f.startswith("late_share_") and describe(f).monotone == 1
+    ]
     assert len(history) == 4
     frame = trained.test.dropna(subset=history).reset_index(drop=True)  # customers with a history
     assert len(frame) > 100
