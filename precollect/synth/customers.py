@@ -11,10 +11,12 @@ from precollect.synth.ids import format_ids, id_width, pick_strings
 
 SEGMENTS = ("enterprise", "mid-market", "smb")
 _SEGMENT_P = np.array([0.1, 0.3, 0.6])
-_RATE = np.array([10.0, 3.5, 1.0])
+_RATE = np.array([5.0, 2.5, 1.0])
 """Relative invoicing rate per segment."""
-_AMOUNT = np.array([25_000.0, 6_000.0, 1_200.0])
-"""Median invoice amount per segment."""
+_RATE_SD = 0.45
+"""Spread (log) of the invoicing rate between customers of a segment."""
+_AMOUNT = np.array([3_000.0, 2_200.0, 1_500.0])
+"""Usual invoice amount per segment: enterprises order more often, not much bigger orders."""
 _PAPER_P = np.array([0.1, 0.25, 0.45])
 
 COUNTRIES = ("US", "CA", "AU", "GB", "DE", "FR", "NL", "IE", "ES")
@@ -67,25 +69,66 @@ class Customers:
         return len(self.segment)
 
 
-def _propensity(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Latent lateness on a logit scale: most pay on time, a minority are chronically late."""
-    group = rng.choice(3, size=n, p=[0.62, 0.27, 0.11])
-    centre = np.array([-1.3, 0.0, 1.6])[group]
-    spread = np.array([0.5, 0.5, 0.6])[group]
-    return centre + spread * rng.standard_normal(n)
+_HABIT_P = np.array([[0.82, 0.1, 0.08], [0.7, 0.12, 0.18], [0.6, 0.12, 0.28]])
+"""Per segment: shares of reliable, occasional and chronic late payers. Small firms run tighter
+on cash, so more of them pay on their own schedule rather than on the terms."""
+_HABIT_CENTRE = np.array([-2.2, -0.6, 2.4])
+"""Propensity at the centre of each habit: on time ~95 %, late ~35 %, late ~97 % of the time."""
+_HABIT_SPREAD = np.array([0.35, 0.4, 0.35])
+_SIZE_SD = 0.25
+"""Spread (log) of customers' usual invoice amount within a segment."""
+_SIZE_EFFECT = 1.5
+"""Within a segment, customers with larger usual invoices are sounder payers (per log unit)."""
+_AMOUNT_SIGMA = (0.15, 0.4)
+"""Range of each customer's spread (log) of invoice amounts around its usual amount: most
+invoices are repeat orders of a similar size."""
+_TROUBLE = np.array([0.4, 1.0, 1.4])
+"""Relative chance per segment of running into lasting payment trouble (larger firms have more
+buffer)."""
+_CHRONIC_FROM = 1.0
+"""Propensity above which a customer already pays late nearly always."""
+_DETERIORATION_SHARE = 0.12
+_DETERIORATION_ONSET = (0.3, 0.9)
+"""Onset range, as fractions of the customer's active span."""
+_DETERIORATION_RAMP = (60.0, 240.0)
+"""Days over which a deterioration builds up to its full shift."""
+_DETERIORATION_SHIFT = (2.5, 4.0)
+_RECOVERY_P = 0.4
+
+
+def _propensity(rng: np.random.Generator, segment: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Latent, persistent lateness on a logit scale: each customer's payment habit.
+
+    Most customers pay on time nearly always; a clear minority (more of them small firms) pay
+    late nearly always, which their history shows. ``size`` is the customer's log usual
+    amount relative to its segment.
+    """
+    n = len(segment)
+    habit = (rng.random(n)[:, None] > np.cumsum(_HABIT_P[segment], axis=1)).sum(axis=1)
+    habit = np.minimum(habit, len(_HABIT_CENTRE) - 1)
+    noise = _HABIT_SPREAD[habit] * rng.standard_normal(n)
+    return _HABIT_CENTRE[habit] + noise - _SIZE_EFFECT * size
 
 
 def _deterioration(
-    rng: np.random.Generator, first: np.ndarray, last: np.ndarray, share: float = 0.13
+    rng: np.random.Generator,
+    segment: np.ndarray,
+    propensity: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """Onset, ramp, logit shift and recovery of the customers whose payments get worse."""
+    """Onset, ramp, logit shift and recovery of the customers whose payments get worse.
+
+    Only customers who were not already chronic late payers can visibly get worse.
+    """
     n = len(first)
     span = last - first
-    hit = (rng.random(n) < share) & (span > 240)
-    onset = first + (0.3 + 0.65 * rng.random(n)) * span
-    ramp = rng.uniform(45, 150, n)
-    shift = np.where(hit, rng.uniform(1.8, 3.5, n), 0.0)
-    recovers = rng.random(n) < 0.4
+    chance = _DETERIORATION_SHARE * _TROUBLE[segment] * (propensity < _CHRONIC_FROM)
+    hit = (rng.random(n) < chance) & (span > 240)
+    onset = first + rng.uniform(*_DETERIORATION_ONSET, n) * span
+    ramp = rng.uniform(*_DETERIORATION_RAMP, n)
+    shift = np.where(hit, rng.uniform(*_DETERIORATION_SHIFT, n), 0.0)
+    recovers = rng.random(n) < _RECOVERY_P
     recovery = np.where(recovers, onset + ramp + rng.uniform(120, 400, n), np.inf)
     recovery_ramp = rng.uniform(60, 180, n)
     return onset, ramp, shift, recovery, recovery_ramp
@@ -106,17 +149,20 @@ def make_customers(rng: np.random.Generator, n: int, first_day: int, last_day: i
         churned, start + 90 + (rng.random(n) * (last_day - start - 90)).astype(np.int64), last_day
     )
     stop = np.clip(stop, start, last_day)
-    rate = _RATE[segment] * rng.lognormal(0.0, 0.6, n)
-    log_amount = np.log(_AMOUNT[segment]) + 0.5 * rng.standard_normal(n)
-    amount_sigma = rng.uniform(0.35, 0.8, n)
+    rate = _RATE[segment] * rng.lognormal(0.0, _RATE_SD, n)
+    size = _SIZE_SD * rng.standard_normal(n)
+    log_amount = np.log(_AMOUNT[segment]) + size
+    amount_sigma = rng.uniform(*_AMOUNT_SIGMA, n)
     term_pick = (rng.random(n)[:, None] > np.cumsum(_TERM_P[segment], axis=1)).sum(axis=1)
     term = TERMS[np.minimum(term_pick, len(TERMS) - 1)]
     paper = rng.random(n) < _PAPER_P[segment]
     monthly = rate / rate.mean() * np.exp(log_amount + amount_sigma**2 / 2)
     credit = np.round(monthly * term / 30 * rng.uniform(1.5, 4.0, n), -2).clip(1_000, None)
-    propensity = _propensity(rng, n)
+    propensity = _propensity(rng, segment, size)
     early = np.where(rng.random(n) < 0.25, rng.uniform(2, 10, n), 0.3)
-    onset, ramp, shift, recovery, recovery_ramp = _deterioration(rng, start, stop)
+    onset, ramp, shift, recovery, recovery_ramp = _deterioration(
+        rng, segment, propensity, start, stop
+    )
     return Customers(
         segment=segment,
         country=country,

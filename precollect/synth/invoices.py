@@ -9,10 +9,21 @@ import numpy as np
 from precollect.synth import calendar
 from precollect.synth.customers import TERMS, Customers
 
-BASE_LOGIT = -0.5
-"""Intercept of the lateness model; sets the overall late share (about 30 %)."""
-_SEGMENT_LOGIT = np.array([0.35, 0.1, 0.0])
+BASE_LOGIT = -0.3
+"""Intercept of the lateness model; sets the overall late share (about 27 %)."""
+_SEGMENT_LOGIT = np.array([0.15, 0.05, 0.0])
 """Enterprises approve payments slowly: a little later at the same propensity."""
+_LARGE_LOGIT = np.array([0.3, 0.6, 1.2])
+"""Per segment: extra lateness per standard deviation an invoice lies above the customer's usual
+amount (beyond ``_LARGE_FROM``); cash-strapped small firms struggle most with big bills."""
+_LARGE_FROM = 0.7
+_PAPER_LOGIT = np.array([0.2, 0.4, 1.2])
+"""Per segment: paper invoices get lost or keyed late, mostly where accounts payable is manual."""
+_MONTH_END_LOGIT = np.array([1.5, 0.8, 0.0])
+"""Per segment: invoices issued after a monthly AP cut-off wait for the next payment run."""
+_DISPUTED_LOGIT = 4.0
+_DISPUTE_BASE = -3.2
+"""Intercept of the dispute model (about 3.5 % of invoices are disputed)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,11 @@ def deterioration(c: Customers, cust: np.ndarray, day: np.ndarray) -> np.ndarray
     return c.shift[cust] * rise * (1.0 - fall)
 
 
+def _month_end(days: np.ndarray) -> np.ndarray:
+    """Issued in the last three days of a month (after many customers' AP cut-off)."""
+    return calendar.month(days + 3) != calendar.month(days)
+
+
 def _terms(rng: np.random.Generator, c: Customers, cust: np.ndarray) -> np.ndarray:
     """Each customer's usual term, with an occasional one-off different term."""
     other = TERMS[rng.integers(0, len(TERMS), len(cust))]
@@ -82,24 +98,28 @@ def _delay(
 ) -> np.ndarray:
     """Days from due date to settlement (negative = early) from the lateness model."""
     n = len(cust)
-    drift = deterioration(c, cust, rows.issue.astype(np.float64))
+    due = rows.due.astype(np.float64)
+    drift = deterioration(c, cust, due)
     december = calendar.month(rows.due) == 12
+    segment = c.segment[cust]
     logit = (
         BASE_LOGIT
         + 1.5 * c.propensity[cust]
-        + _SEGMENT_LOGIT[c.segment[cust]]
-        + 0.35 * z
-        + 0.4 * rows.paper
+        + _SEGMENT_LOGIT[segment]
+        + _LARGE_LOGIT[segment] * np.maximum(z - _LARGE_FROM, 0.0)
+        + _PAPER_LOGIT[segment] * rows.paper
+        + _MONTH_END_LOGIT[segment] * _month_end(rows.issue)
         + drift
         + 0.25 * december
-        + 3.0 * rows.disputed
+        + _DISPUTED_LOGIT * rows.disputed
     )
     late = rng.random(n) < _sigmoid(logit)
     scale = 3.0 + 6.0 * np.log1p(np.exp(c.propensity[cust])) + 4.0 * drift
     late_days = 1 + np.floor(rng.gamma(1.3, scale)).astype(np.int64)
     late_days += np.where(rows.disputed, rng.integers(15, 90, n), 0)
     term = rows.due - rows.issue
-    early_days = np.minimum(rng.poisson(c.early_days[cust]), term)
+    # A customer heading into trouble first stops paying early, then starts paying late.
+    early_days = np.minimum(rng.poisson(c.early_days[cust] * np.exp(-drift)), term)
     return np.where(late, late_days, -early_days)
 
 
@@ -122,7 +142,7 @@ def make_invoices(
     z = rng.standard_normal(n)
     cents = np.maximum(500, np.round(np.exp(c.log_amount[cust] + c.amount_sigma[cust] * z) * 100))
     paper = c.paper[cust] ^ (rng.random(n) < 0.05)
-    disputed = rng.random(n) < _sigmoid(-3.7 + 0.5 * z + 0.35 * c.propensity[cust])
+    disputed = rng.random(n) < _sigmoid(_DISPUTE_BASE + 0.5 * z + 0.35 * c.propensity[cust])
     rows = Invoices(
         customer=cust.astype(np.int64) + 1,
         issue=issue,
