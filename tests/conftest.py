@@ -89,5 +89,5 @@ def prefect_harness():  # type: ignore[no-untyped-def]
     use_local_defaults()
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=300):
         yield
