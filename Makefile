@@ -44,4 +44,4 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean: ## remove generated data, stores and the environment
-	rm -rf $(VENV) .prefect mlruns mlflow.db data/generated precollect.db
+	rm -rf $(VENV) .prefect mlruns mlartifacts mlflow.db data/generated precollect.db

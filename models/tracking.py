@@ -28,18 +28,23 @@ def tracking_uri(home: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(home / 'mlflow.db').resolve()}"
 
 
+def artifact_root(uri: str) -> str | None:
+    """Artifacts of a SQLite store live beside its file; a server decides for itself."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+
+
 def configure(home: Path) -> str:
     """Point MLflow at the store and make sure the experiment exists; returns its id."""
     home.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(tracking_uri(home))
-    mlflow.set_registry_uri(tracking_uri(home))
+    uri = tracking_uri(home)
+    mlflow.set_tracking_uri(uri)  # note: MLflow 3 also exports it as MLFLOW_TRACKING_URI
+    mlflow.set_registry_uri(uri)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return str(experiment.experiment_id)
-    artifacts = None
-    if "MLFLOW_TRACKING_URI" not in os.environ:
-        artifacts = (home / "mlartifacts").resolve().as_uri()
-    return str(mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts))
+    return str(mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root(uri)))
 
 
 def git_commit() -> str:
