@@ -67,6 +67,40 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
     assert champion.tags["promotion_reason"] == "manual: approved by risk committee"
     model, version = load_model("champion")
     assert version == second["model_version"] and model.features
+    _mlflow_ui_shows_runs_and_aliases(tmp_path, second)
+
+
+def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> None:
+    """``mlflow ui`` on the default store serves the runs, their plots and the model's aliases."""
+    import os
+    import sys
+    import urllib.request
+
+    from browser import chromium
+    from local_server import free_port, running
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "mlflow", "ui", "--port", str(port)]
+    command += ["--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}"]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with running(command, f"{base}/health", env=env, log=home / "mlflow-ui.log"):
+        url = f"{base}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            registered = json.load(response)["registered_model"]
+        aliases = {a["alias"]: a["version"] for a in registered["aliases"]}
+        assert aliases == {"champion": run["model_version"], "challenger": run["model_version"]}
+        url = f"{base}/api/2.0/mlflow/artifacts/list?run_id={run['run_id']}&path=plots"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            plots = {f["path"] for f in json.load(response)["files"]}
+        assert "plots/roc.png" in plots
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{base}/#/models/{MODEL_NAME}", timeout=120_000)
+            page.get_by_text("champion").first.wait_for(timeout=120_000)
+            out = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+            out.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out / "mlflow-registered-model.png"))
 
 
 def test_same_ledger_and_seed_give_identical_predictions(small_synthetic: Path) -> None:
