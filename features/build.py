@@ -41,6 +41,9 @@ class History:
     due: np.ndarray
     paid: np.ndarray
     amount: np.ndarray
+    disputed: np.ndarray
+    channel: np.ndarray
+    channel_codes: pd.Index
     pay_offsets: np.ndarray
     pay_date: np.ndarray
     pay_amount: np.ndarray
@@ -55,6 +58,7 @@ class History:
         invoices = ledger.invoices.iloc[order].reset_index(drop=True)
         offsets = np.searchsorted(codes[order], np.arange(len(uniques) + 1)).astype("int64")
         pay_offsets, pay_date, pay_amount = _payments_by_invoice(invoices, ledger.payments)
+        channel, channel_codes = pd.factorize(_text(_optional(invoices, "channel")))
         customers = None
         if ledger.customers is not None:
             customers = ledger.customers.drop_duplicates("customer_id").set_index("customer_id")
@@ -67,6 +71,9 @@ class History:
             due=to_days(invoices["due_date"]),
             paid=to_days(invoices["paid_date"]),
             amount=invoices["amount"].to_numpy("float64"),
+            disputed=_flags(_optional(invoices, "disputed")),
+            channel=channel.astype("int32"),
+            channel_codes=pd.Index(channel_codes),
             pay_offsets=pay_offsets,
             pay_date=pay_date,
             pay_amount=pay_amount,
@@ -90,6 +97,7 @@ class History:
             == targets["customer_id"].to_numpy()[same_customer]
         )
         t_self = np.where(same_customer, t_self, -1).astype("int64")
+        t_channel = self.channel_codes.get_indexer(_text(_optional(targets, "channel")))
         windows = np.array([w or 0 for w in WINDOWS], dtype="int32")
         raw = kernel.aggregate(
             self.offsets,
@@ -97,12 +105,15 @@ class History:
             self.due,
             self.paid,
             self.amount,
+            self.disputed,
+            self.channel,
             self.pay_offsets,
             self.pay_date,
             self.pay_amount,
             t_customer,
             t_day,
             t_self,
+            t_channel.astype("int32"),
             windows,
             self.grace_days,
         )
@@ -181,6 +192,13 @@ def _assemble(
     cols["days_since_last_late"] = day - scalar(kernel.S_LAST_LATE)
     cols["on_time_streak"] = scalar(kernel.S_STREAK)
     cols["days_since_last_payment"] = day - scalar(kernel.S_LAST_PAID)
+    undisputed = scalar(kernel.S_N_UNDISPUTED)
+    cols["late_share_undisputed"] = _ratio(scalar(kernel.S_LATE_UNDISPUTED), undisputed)
+    cols["mean_days_to_pay_undisputed"] = _ratio(scalar(kernel.S_SUM_DTP_UNDISPUTED), undisputed)
+    cols["mean_days_to_pay_same_channel"] = _ratio(
+        scalar(kernel.S_SUM_DTP_SAME_CHANNEL), scalar(kernel.S_N_SAME_CHANNEL)
+    )
+    cols["dispute_rate"] = _ratio(scalar(kernel.S_N_DISPUTED), scalar(kernel.S_N_OTHERS))
     cols["is_new_customer"] = (cols["settled_count_all"] == 0).astype("float64")  # type: ignore[attr-defined]
     cols["open_count"] = scalar(kernel.S_OPEN_COUNT)
     cols["open_amount"] = scalar(kernel.S_OPEN_AMT)
@@ -229,6 +247,11 @@ def _assemble(
         {name: (v.to_numpy() if isinstance(v, pd.Series) else v) for name, v in cols.items()}
     )
     return pd.concat([frame, features[feature_names(extra)]], axis=1)
+
+
+def _flags(values: pd.Series) -> np.ndarray:
+    """Yes/no values as int8, missing counted as no."""
+    return values.astype("boolean").fillna(False).to_numpy("int8")
 
 
 def _floats(values: pd.Series) -> np.ndarray:

@@ -36,8 +36,14 @@ PER_WINDOW = 8
     S_ISSUED_30D,
     S_ISSUED_365D,
     S_SELF_PAID,
-) = range(15)
-N_SCALARS = 15
+    S_N_UNDISPUTED,
+    S_LATE_UNDISPUTED,
+    S_SUM_DTP_UNDISPUTED,
+    S_N_DISPUTED,
+    S_N_SAME_CHANNEL,
+    S_SUM_DTP_SAME_CHANNEL,
+) = range(21)
+N_SCALARS = 21
 
 
 @numba.njit(cache=True, inline="always")
@@ -68,12 +74,15 @@ def aggregate(  # type: ignore[no-untyped-def]
     due,  # int32[n]
     paid,  # int32[n], NEVER when open
     amount,  # float64[n]
+    disputed,  # int8[n], 1 when disputed (missing counts as not)
+    channel,  # int32[n], channel code, -1 when missing
     pay_offsets,  # int64[n + 1]: payments of each invoice
     pay_date,  # int32[m]
     pay_amount,  # float64[m]
     t_customer,  # int64[k], -1 when the customer has no history
     t_day,  # int32[k]
     t_self,  # int64[k], row of the target itself or -1
+    t_channel,  # int32[k], channel code of the target, -1 when missing or unseen
     windows,  # int32[w], 0 = all time
     grace,  # int
 ):
@@ -97,6 +106,13 @@ def aggregate(  # type: ignore[no-untyped-def]
         overdue_count = 0.0
         overdue_amt = 0.0
         streak = 0.0
+        n_undisputed = 0.0
+        late_undisputed = 0.0
+        sum_dtp_undisputed = 0.0
+        n_disputed = 0.0
+        n_same_channel = 0.0
+        sum_dtp_same_channel = 0.0
+        my_channel = t_channel[k]
         last_late = PAST
         last_paid = PAST
         min_overdue_due = NEVER
@@ -118,6 +134,8 @@ def aggregate(  # type: ignore[no-untyped-def]
                 issued_30d += 1.0
             if age_issue < 365:
                 issued_365d += 1.0
+            if disputed[j]:
+                n_disputed += 1.0
             if paid[j] <= day:
                 days_late = max(0, paid[j] - due[j])
                 is_late = days_late > grace
@@ -134,6 +152,14 @@ def aggregate(  # type: ignore[no-untyped-def]
                             acc[w, W_LATE] += 1.0
                             acc[w, W_LATE_AMT] += amount[j]
                         acc[w, W_MAX_DL] = max(acc[w, W_MAX_DL], days_late)
+                if not disputed[j]:
+                    n_undisputed += 1.0
+                    sum_dtp_undisputed += days_to_pay
+                    if is_late:
+                        late_undisputed += 1.0
+                if my_channel >= 0 and channel[j] == my_channel:
+                    n_same_channel += 1.0
+                    sum_dtp_same_channel += days_to_pay
                 if is_late:
                     last_late = max(last_late, paid[j])
                 last_paid = max(last_paid, paid[j])
@@ -172,6 +198,12 @@ def aggregate(  # type: ignore[no-untyped-def]
         row[base + S_SUM_AMT] = sum_amt
         row[base + S_ISSUED_30D] = issued_30d
         row[base + S_ISSUED_365D] = issued_365d
+        row[base + S_N_UNDISPUTED] = n_undisputed
+        row[base + S_LATE_UNDISPUTED] = late_undisputed
+        row[base + S_SUM_DTP_UNDISPUTED] = sum_dtp_undisputed
+        row[base + S_N_DISPUTED] = n_disputed
+        row[base + S_N_SAME_CHANNEL] = n_same_channel
+        row[base + S_SUM_DTP_SAME_CHANNEL] = sum_dtp_same_channel
         if last_late != PAST:
             row[base + S_LAST_LATE] = last_late
         if last_paid != PAST:

@@ -73,7 +73,7 @@ def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: Traini
         for f in trained.model.features
         if f.startswith("late_share_") and describe(f).monotone == 1
     ]
-    assert len(history) == 4
+    assert len(history) == 5  # the four windows and the undisputed share
     frame = trained.test.dropna(subset=history).reset_index(drop=True)  # customers with a history
     assert len(frame) > 100
     worse = frame.copy()
