@@ -21,12 +21,21 @@ EPOCH = np.datetime64("1970-01-01", "D")
 KEYS = ["invoice_id", "customer_id", "as_of"]
 
 
-def to_days(dates: pd.Series) -> np.ndarray:
+def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Dates as int32 days since 1970; missing dates become ``kernel.NEVER``."""
-    values = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
+    if isinstance(dates, pd.Series):
+        dates = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
+    values = dates.astype("datetime64[D]")
     days = (values - EPOCH).astype("int64")
     days[np.isnat(values)] = kernel.NEVER
     return days.astype("int32")
+
+
+def _datetimes(values: pd.Series) -> np.ndarray:
+    """A column as numpy datetime64, parsed only when it is not one already."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values.to_numpy()
+    return pd.to_datetime(values).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -88,14 +97,15 @@ class History:
         A target whose ``invoice_id`` is in the ledger is excluded from its own history; a new
         invoice (e.g. sent to the API) is scored against its customer's history as it stands.
         """
-        t_day = to_days(pd.to_datetime(targets["as_of"]))
+        t_day = to_days(_datetimes(targets["as_of"]))
         t_customer = _positions(self.customer_codes, targets["customer_id"])
         t_self = _positions(self.invoice_index, targets["invoice_id"])
         # an invoice id reused by another customer is a different invoice
         mine = t_self >= 0
         mine[mine] = self.invoice_customer[t_self[mine]] == t_customer[mine]
         t_self[~mine] = -1
-        t_channel = _positions(self.channel_codes, _text(_optional(targets, "channel")))
+        channel = _text(_optional(targets, "channel"))
+        t_channel = _positions(self.channel_codes, channel)
         windows = np.array([w or 0 for w in WINDOWS], dtype="int32")
         raw = kernel.aggregate(
             self.offsets,
@@ -115,7 +125,7 @@ class History:
             windows,
             self.grace_days,
         )
-        return _assemble(raw, targets, t_day, self.profiles, self.feature_columns)
+        return _assemble(raw, targets, t_day, channel, self.profiles, self.feature_columns)
 
 
 FEW = 8
@@ -231,6 +241,7 @@ def _assemble(
     raw: np.ndarray,
     targets: pd.DataFrame,
     t_day: np.ndarray,
+    channel: np.ndarray,
     profiles: Profiles,
     extra: tuple[str, ...],
 ) -> pd.DataFrame:
@@ -257,10 +268,8 @@ def _assemble(
         return scalars[:, index]
 
     amount = targets["amount"].to_numpy("float64")
-    issue_dates = pd.to_datetime(targets["issue_date"])
-    due_dates = pd.to_datetime(targets["due_date"])
-    issue, due = issue_dates.to_numpy(), due_dates.to_numpy()
-    issue_day = to_days(issue_dates).astype("float64")
+    issue, due = _datetimes(targets["issue_date"]), _datetimes(targets["due_date"])
+    issue_day = to_days(issue).astype("float64")
     customer = profiles.rows(targets["customer_id"])
     credit_limit = _take(profiles.credit_limit, customer, np.nan)
     cols["late_share_trend"] = cols["late_share_90d"] - cols["late_share_365d"]
@@ -287,10 +296,10 @@ def _assemble(
     usual = _ratio(scalar(kernel.S_SUM_AMT), scalar(kernel.S_N_OTHERS))
     cols["amount_vs_usual"] = _ratio(amount, usual)
     cols["terms_days"] = _whole_days(due, issue)
-    cols["days_until_due"] = to_days(due_dates).astype("float64") - day
+    cols["days_until_due"] = to_days(due).astype("float64") - day
     cols["paid_share"] = _ratio(scalar(kernel.S_SELF_PAID), amount)
     cols["disputed"] = _floats(_optional(targets, "disputed"))
-    cols["channel"] = _text(_optional(targets, "channel"))
+    cols["channel"] = channel
     cols["currency"] = _text(_optional(targets, "currency"), upper=True)
     cols.update(_calendar(issue))
     since = _take(profiles.since, customer, np.nan)
@@ -323,6 +332,8 @@ def _flags(values: pd.Series) -> np.ndarray:
 
 
 def _floats(values: pd.Series) -> np.ndarray:
+    if values.dtype.kind in "biuf":  # numbers and flags, nullable or not: no cast needed
+        return values.to_numpy("float64", na_value=np.nan)
     return values.astype("Float64").to_numpy("float64", na_value=np.nan)
 
 
