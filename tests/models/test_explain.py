@@ -11,7 +11,14 @@ import shap
 
 from features.catalogue import describe
 from features.ingest import load_ledger
-from models.explain import account_view, explain, invoice_reasons, open_amounts
+from models.explain import (
+    account_view,
+    explain,
+    invoice_reasons,
+    open_amounts,
+    sentence,
+    top_reasons,
+)
 from models.training import TrainingResult, train_on_ledger
 
 
@@ -89,3 +96,19 @@ def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: Traini
     raises_before = contrib_before > 0
     assert (contrib_after[raises_before] > 0).all()  # a raising reason never turns into lowering
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_reason_texts_equal_the_row_by_row_sentences(trained: TrainingResult) -> None:
+    frame = trained.test.reset_index(drop=True).iloc[:300]
+    exp = explain(trained.model, frame)
+    reasons = top_reasons(exp, frame)
+    for r in reasons.itertuples():
+        assert r.text == sentence(str(r.feature), frame.iloc[int(r.row)])
+        value = frame.at[int(r.row), str(r.feature)]
+        assert (r.value is None) if pd.isna(value) else r.value == value
+    one = invoice_reasons(exp, frame, 7)
+    mine = reasons[reasons["row"] == 7].drop(columns=["row"]).to_dict("records")
+    assert [r["text"] for r in one] == [r["text"] for r in mine]
+    np.testing.assert_allclose(
+        [r["contribution"] for r in one], [r["contribution"] for r in mine], atol=1e-12
+    )
