@@ -9,6 +9,17 @@ score: with ``p = calibrated(raw)`` and ``p0 = calibrated(base)``, each feature 
 ``effect_i = contribution_i / sum(contributions) * (p - p0)``. The calibrator is monotone, so an
 effect always has the sign of its contribution, and ``p0 + sum(effects) == p``.
 
+Two degenerate cases, both possible with an **isotonic** calibrator (a step function):
+
+- *Flat step*: ``p == p0`` although the contributions do not sum to 0 (raw and base fall on the
+  same step). Every effect is then exactly 0 -- the calibrated score did not move -- but the
+  reasons are still listed: invoice reasons rank by contribution, and account reasons rank by
+  effect and then by the amount-weighted contribution, so an account whose invoices have any
+  non-zero contribution always gets reasons.
+- *Cancelling contributions*: ``|sum(contributions)| <= 1e-12`` while ``p != p0`` (raw and base
+  straddle a step). The ratio above is undefined, so ``p - p0`` is split by shares of
+  ``|contribution_i|``; the effects still add up to ``p - p0``.
+
 An **account**'s risk is the mean of its open invoices' probabilities weighted by their open
 amounts; its effects are the same weighted mean of the invoices' effects, so the account view is
 the invoices' views summed up and can never contradict them.
@@ -29,6 +40,8 @@ from features.catalogue import GROUPS, Feature, describe
 from models.model import LatePaymentModel
 
 TOP_REASONS = 5
+CANCELLED = 1e-12
+"""Contributions summing to less than this (in log-odds) are taken to cancel out."""
 SERIAL_ROWS = 256
 """Batches up to this many rows are explained on one thread."""
 
@@ -85,10 +98,23 @@ def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:
     raw = base + values.sum(axis=1)
     p = model.calibrator.predict(raw)
     p_base = float(model.calibrator.predict(np.array([base]))[0])
+    effects = probability_effects(values, p - p_base)
+    return Explanation(model.features, base, values, raw, p_base, p, effects)
+
+
+def probability_effects(values: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Split each row's change in probability ``delta`` over its log-odds contributions.
+
+    Proportional to the contributions; by shares of ``|contribution|`` where they cancel out
+    (see the module docstring). Each row of the result sums to its ``delta``.
+    """
     total = values.sum(axis=1)
+    absolute = np.abs(values).sum(axis=1)
+    cancelled = np.abs(total) <= CANCELLED
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(np.abs(total) > 1e-12, (p - p_base) / total, 0.0)
-    return Explanation(model.features, base, values, raw, p_base, p, values * scale[:, None])
+        proportional = values * np.where(cancelled, 0.0, delta / total)[:, None]
+        by_share = np.abs(values) * np.where(absolute > 0, delta / absolute, 0.0)[:, None]
+    return np.where(cancelled[:, None], by_share, proportional)
 
 
 @cache
@@ -259,6 +285,19 @@ def account_view(explanation: Explanation, frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return accounts.join(group_sums.div(denominator, axis=0).add_prefix("effect."))
+
+
+def account_contributions(explanation: Explanation, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per customer and business group: the open-amount-weighted mean log-odds contribution.
+
+    Ranks account reasons where the probability effects are all 0 (a flat calibrator step).
+    """
+    owed = open_amounts(frame)
+    weighted = explanation.grouped(explanation.contributions).mul(owed, axis=0)
+    customers = frame["customer_id"].to_numpy()
+    sums = weighted.groupby(customers, sort=False).sum()
+    total = pd.Series(owed).groupby(customers, sort=False).sum()
+    return sums.div(total.where(total > 0), axis=0).rename_axis("customer_id")
 
 
 def shap_figures(

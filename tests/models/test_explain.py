@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +12,17 @@ import shap
 
 from features.catalogue import describe
 from features.ingest import load_ledger
+from models.calibration import Calibrator
 from models.explain import (
     account_view,
     explain,
     invoice_reasons,
     open_amounts,
+    probability_effects,
     sentence,
     top_reasons,
 )
+from models.scoring import score_features
 from models.training import TrainingResult, train_on_ledger
 
 
@@ -112,3 +116,37 @@ def test_reason_texts_equal_the_row_by_row_sentences(trained: TrainingResult) ->
     np.testing.assert_allclose(
         [r["contribution"] for r in one], [r["contribution"] for r in mine], atol=1e-12
     )
+
+
+def test_cancelling_contributions_split_the_change_by_share() -> None:
+    values = np.array([[0.5, -0.5, 0.0], [1.0, 1.0, -0.5], [0.0, 0.0, 0.0]])
+    delta = np.array([0.1, 0.3, 0.0])
+    effects = probability_effects(values, delta)
+    np.testing.assert_allclose(effects.sum(axis=1), delta, atol=1e-15)
+    np.testing.assert_allclose(effects[0], [0.05, 0.05, 0.0])  # by |contribution| share
+    np.testing.assert_allclose(effects[1], [0.2, 0.2, -0.1])  # proportional
+    assert (effects[2] == 0).all()
+
+
+def test_flat_isotonic_step_still_gives_every_account_reasons(trained: TrainingResult) -> None:
+    flat = Calibrator("isotonic").fit(np.array([-50.0, 50.0]), np.array([0.3, 0.3]))
+    model = dataclasses.replace(trained.model, calibrator=flat)
+    frame = trained.test.drop(columns=["label_status"], errors="ignore").reset_index(drop=True)
+    exp = explain(model, frame)
+    assert (exp.p == exp.p_base).all() and (exp.effects == 0).all()
+    assert (np.abs(exp.contributions).sum(axis=1) > 0).all()
+
+    batch = score_features(frame, model, "flat")
+    accounts = batch.accounts
+    assert accounts["top_reason"].notna().all()
+    account_reasons = batch.reasons[batch.reasons["level"] == "account"]
+    assert set(account_reasons["key"]) == set(accounts["customer_id"])
+    assert (account_reasons["effect"] == 0).all()
+    first = account_reasons[account_reasons["rank"] == 1]
+    assert first["contribution"].abs().gt(0).all()
+    raises = first["direction"] == "raises risk"
+    assert (raises == (first["contribution"] > 0)).all()
+    ordered = account_reasons.groupby("key")["contribution"].apply(
+        lambda c: bool((np.diff(c.abs().to_numpy()) <= 1e-12).all())
+    )
+    assert ordered.all()  # ranked by |contribution| when every effect is 0
