@@ -1,7 +1,8 @@
 """Exact SHAP explanations of the served model, and plain-language reasons.
 
 Contributions are TreeSHAP values of the booster on the **log-odds** scale (LightGBM's
-``pred_contrib``, identical to ``shap.TreeExplainer`` on the same booster): for every invoice,
+``pred_contrib``, identical to ``shap.TreeExplainer`` on the same booster; large batches run it
+once per distinct case of each tree, see :mod:`models.treeshap`): for every invoice,
 ``base + sum(contributions) == raw score``.
 
 Effects in **probability points** are derived so that they add up exactly to the calibrated
@@ -28,7 +29,6 @@ the invoices' views summed up and can never contradict them.
 from __future__ import annotations
 
 import math
-import os
 import string
 from dataclasses import dataclass, replace
 from functools import cache
@@ -38,12 +38,14 @@ import pandas as pd
 
 from features.catalogue import GROUPS, Feature, describe
 from models.model import LatePaymentModel
+from models.treeshap import grouped_contrib
 
 TOP_REASONS = 5
 CANCELLED = 1e-12
 """Contributions summing to less than this (in log-odds) are taken to cancel out."""
 SERIAL_ROWS = 256
-"""Batches up to this many rows are explained on one thread."""
+"""Up to this many rows LightGBM explains the batch directly, on one thread; larger batches go
+through :func:`models.treeshap.grouped_contrib` (same values, ~10x faster at 100,000 rows)."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,10 @@ def contributions(model: LatePaymentModel, frame: pd.DataFrame) -> tuple[np.ndar
 
 
 def _contrib(model: LatePaymentModel, matrix: np.ndarray) -> np.ndarray:
-    # OpenMP start-up dwarfs TreeSHAP on a few rows (10 ms vs 0.4 ms for one): small requests
-    # run on one thread; the thread count is always explicit as LightGBM keeps the last one.
-    threads = 1 if len(matrix) <= SERIAL_ROWS else (os.cpu_count() or 1)
-    return np.asarray(model.booster.predict(matrix, pred_contrib=True, num_threads=threads))
+    if len(matrix) > SERIAL_ROWS:
+        return grouped_contrib(model.booster, matrix)
+    # OpenMP start-up dwarfs TreeSHAP on a few rows (10 ms vs 0.4 ms for one): one thread
+    return np.asarray(model.booster.predict(matrix, pred_contrib=True, num_threads=1))
 
 
 def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:

@@ -24,6 +24,7 @@ from models.explain import (
 )
 from models.scoring import score_features
 from models.training import TrainingResult, train_on_ledger
+from models.treeshap import grouped_contrib, splits
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,26 @@ def test_flat_isotonic_step_still_gives_every_account_reasons(trained: TrainingR
         lambda c: bool((np.diff(c.abs().to_numpy()) <= 1e-12).all())
     )
     assert ordered.all()  # ranked by |contribution| when every effect is 0
+
+
+def test_grouped_treeshap_equals_lightgbm_on_awkward_values(trained: TrainingResult) -> None:
+    booster = trained.model.booster
+    matrix = trained.model.encoder.transform(trained.test)
+    rng = np.random.default_rng(0)
+    matrix[rng.random(matrix.shape) < 0.05] = np.nan
+    matrix[rng.random(matrix.shape) < 0.05] = 0.0
+    cuts = splits(booster).model
+    for f, c in cuts.items():  # on and beside thresholds, near zero, unseen categories
+        rows = rng.integers(0, len(matrix), 200)
+        t = c.thresholds
+        pool = (
+            np.append(t, [-1.0, t.max() + 7])
+            if c.categorical
+            else np.concatenate(
+                [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), [0.0, -0.0, 5e-36, -5e-36]]
+            )
+        )
+        matrix[rows, f] = rng.choice(pool, len(rows))
+    expected = np.asarray(booster.predict(matrix, pred_contrib=True))
+    np.testing.assert_allclose(grouped_contrib(booster, matrix), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grouped_contrib(booster, matrix[:1]), expected[:1], atol=1e-12)
