@@ -21,12 +21,21 @@ EPOCH = np.datetime64("1970-01-01", "D")
 KEYS = ["invoice_id", "customer_id", "as_of"]
 
 
-def to_days(dates: pd.Series) -> np.ndarray:
+def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Dates as int32 days since 1970; missing dates become ``kernel.NEVER``."""
-    values = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
+    if isinstance(dates, pd.Series):
+        dates = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
+    values = dates.astype("datetime64[D]")
     days = (values - EPOCH).astype("int64")
     days[np.isnat(values)] = kernel.NEVER
     return days.astype("int32")
+
+
+def _datetimes(values: pd.Series) -> np.ndarray:
+    """A column as numpy datetime64, parsed only when it is not one already."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values.to_numpy()
+    return pd.to_datetime(values).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,18 @@ class History:
     """A ledger indexed for fast point-in-time lookups (invoices sorted by customer, issue date)."""
 
     invoices: pd.DataFrame
-    customers: pd.DataFrame | None
+    profiles: Profiles
     customer_codes: pd.Index
+    invoice_index: pd.Index
+    invoice_customer: np.ndarray
     offsets: np.ndarray
     issue: np.ndarray
     due: np.ndarray
     paid: np.ndarray
     amount: np.ndarray
+    disputed: np.ndarray
+    channel: np.ndarray
+    channel_codes: pd.Index
     pay_offsets: np.ndarray
     pay_date: np.ndarray
     pay_amount: np.ndarray
@@ -55,18 +69,21 @@ class History:
         invoices = ledger.invoices.iloc[order].reset_index(drop=True)
         offsets = np.searchsorted(codes[order], np.arange(len(uniques) + 1)).astype("int64")
         pay_offsets, pay_date, pay_amount = _payments_by_invoice(invoices, ledger.payments)
-        customers = None
-        if ledger.customers is not None:
-            customers = ledger.customers.drop_duplicates("customer_id").set_index("customer_id")
+        channel, channel_codes = pd.factorize(_text(_optional(invoices, "channel")))
         return cls(
             invoices=invoices,
-            customers=customers,
+            profiles=Profiles.from_customers(ledger.customers),
             customer_codes=pd.Index(uniques),
+            invoice_index=pd.Index(invoices["invoice_id"]),
+            invoice_customer=codes[order].astype("int64"),
             offsets=offsets,
             issue=issue[order],
             due=to_days(invoices["due_date"]),
             paid=to_days(invoices["paid_date"]),
             amount=invoices["amount"].to_numpy("float64"),
+            disputed=_flags(_optional(invoices, "disputed")),
+            channel=channel.astype("int32"),
+            channel_codes=pd.Index(channel_codes),
             pay_offsets=pay_offsets,
             pay_date=pay_date,
             pay_amount=pay_amount,
@@ -80,16 +97,15 @@ class History:
         A target whose ``invoice_id`` is in the ledger is excluded from its own history; a new
         invoice (e.g. sent to the API) is scored against its customer's history as it stands.
         """
-        as_of = pd.to_datetime(targets["as_of"]).dt.normalize()
-        t_day = to_days(as_of)
-        t_customer = self.customer_codes.get_indexer(targets["customer_id"]).astype("int64")
-        t_self = pd.Index(self.invoices["invoice_id"]).get_indexer(targets["invoice_id"])
-        same_customer = t_self >= 0
-        same_customer[same_customer] = (
-            self.invoices["customer_id"].to_numpy()[t_self[same_customer]]
-            == targets["customer_id"].to_numpy()[same_customer]
-        )
-        t_self = np.where(same_customer, t_self, -1).astype("int64")
+        t_day = to_days(_datetimes(targets["as_of"]))
+        t_customer = _positions(self.customer_codes, targets["customer_id"])
+        t_self = _positions(self.invoice_index, targets["invoice_id"])
+        # an invoice id reused by another customer is a different invoice
+        mine = t_self >= 0
+        mine[mine] = self.invoice_customer[t_self[mine]] == t_customer[mine]
+        t_self[~mine] = -1
+        channel = _text(_optional(targets, "channel"))
+        t_channel = _positions(self.channel_codes, channel)
         windows = np.array([w or 0 for w in WINDOWS], dtype="int32")
         raw = kernel.aggregate(
             self.offsets,
@@ -97,23 +113,34 @@ class History:
             self.due,
             self.paid,
             self.amount,
+            self.disputed,
+            self.channel,
             self.pay_offsets,
             self.pay_date,
             self.pay_amount,
             t_customer,
             t_day,
             t_self,
+            t_channel.astype("int32"),
             windows,
             self.grace_days,
         )
-        return _assemble(
-            raw,
-            targets.reset_index(drop=True),
-            as_of.reset_index(drop=True),
-            t_day,
-            self.customers,
-            self.feature_columns,
-        )
+        return _assemble(raw, targets, t_day, channel, self.profiles, self.feature_columns)
+
+
+FEW = 8
+"""Up to this many keys are looked up one by one: ``get_indexer`` costs ~0.1 ms per call."""
+
+
+def _positions(index: pd.Index, keys: pd.Series | np.ndarray) -> np.ndarray:
+    """Position of each key in a unique ``index`` (int64, -1 when absent)."""
+    if len(keys) > FEW:
+        return index.get_indexer(keys).astype("int64")
+    out = np.full(len(keys), -1, dtype="int64")
+    for i, key in enumerate(list(keys)):
+        if not pd.isna(key) and key in index:
+            out[i] = index.get_loc(key)
+    return out
 
 
 def _payments_by_invoice(
@@ -138,20 +165,88 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.lower()
+def _text(values: pd.Series, upper: bool = False) -> np.ndarray:
+    """Stripped lower-case text (upper-case with ``upper``) as objects, ``pd.NA`` when missing.
+
+    Each distinct value is cleaned once, so one row costs no vectorised string machinery.
+    """
+    codes, uniques = pd.factorize(values)
+    cleaned = [str(u).strip().lower() for u in uniques]
+    cleaned = [c.upper() for c in cleaned] if upper else cleaned
+    return np.array([*cleaned, pd.NA], dtype=object)[codes]
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Customer attributes as arrays, looked up by customer id (all missing without a table)."""
+
+    index: pd.Index
+    credit_limit: np.ndarray
+    since: np.ndarray
+    segment: np.ndarray
+    country: np.ndarray
+
+    @classmethod
+    def from_customers(cls, customers: pd.DataFrame | None) -> Profiles:
+        table = pd.DataFrame({"customer_id": []}) if customers is None else customers
+        table = table.drop_duplicates("customer_id")
+        since = to_days(_optional(table, "customer_since")).astype("float64")
+        since[since == kernel.NEVER] = np.nan
+        return cls(
+            index=pd.Index(table["customer_id"]),
+            credit_limit=_floats(_optional(table, "credit_limit")),
+            since=since,
+            segment=_text(_optional(table, "segment")),
+            country=_text(_optional(table, "country")),
+        )
+
+    def rows(self, customer_ids: pd.Series) -> np.ndarray:
+        """Row of each customer id, -1 when unknown."""
+        return _positions(self.index, customer_ids)
+
+
+def _take(values: np.ndarray, rows: np.ndarray, missing: object) -> np.ndarray:
+    """``values[rows]`` with ``missing`` where ``rows`` is -1."""
+    padded = np.append(values, np.array([missing], dtype=values.dtype))
+    return padded[rows]
+
+
+def _calendar(issue: np.ndarray) -> dict[str, np.ndarray]:
+    """Month-end, quarter-end and weekday flags of datetime64 issue dates (NaT: 0, 0, NaN)."""
+    day = issue.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    first = month.astype("datetime64[D]")
+    day_of_month = (day - first).astype("int64") + 1
+    days_in_month = ((month + 1).astype("datetime64[D]") - first).astype("int64")
+    month_number = month.astype("int64") % 12 + 1
+    valid = ~np.isnat(issue)
+    quarter_end = np.isin(month_number, (3, 6, 9, 12)) & (day_of_month > days_in_month - 7)
+    weekday = ((day.astype("int64") + 3) % 7).astype("float64")  # 1970-01-01 was a Thursday
+    return {
+        "issue_month_end": (valid & (day_of_month > days_in_month - 3)).astype("float64"),
+        "issue_quarter_end": (valid & quarter_end).astype("float64"),
+        "issue_weekday": np.where(valid, weekday, np.nan),
+    }
+
+
+def _whole_days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Whole days (floored) from ``earlier`` to ``later``; NaN when either is missing."""
+    delta = later - earlier
+    missing = np.isnat(delta)
+    days = np.floor_divide(np.where(missing, np.timedelta64(0, "D"), delta), np.timedelta64(1, "D"))
+    return np.where(missing, np.nan, days.astype("float64"))
 
 
 def _assemble(
     raw: np.ndarray,
     targets: pd.DataFrame,
-    as_of: pd.Series,
     t_day: np.ndarray,
-    customers: pd.DataFrame | None,
+    channel: np.ndarray,
+    profiles: Profiles,
     extra: tuple[str, ...],
 ) -> pd.DataFrame:
     day = t_day.astype("float64")
-    cols: dict[str, object] = {}
+    cols: dict[str, np.ndarray] = {}
     for w_index, window in enumerate(WINDOWS):
         s = window_suffix(window)
         block = raw[:, w_index * kernel.PER_WINDOW : (w_index + 1) * kernel.PER_WINDOW]
@@ -173,15 +268,23 @@ def _assemble(
         return scalars[:, index]
 
     amount = targets["amount"].to_numpy("float64")
-    issue = pd.to_datetime(targets["issue_date"])
-    due = pd.to_datetime(targets["due_date"])
-    credit_limit = _floats(_customer_column(customers, targets, "credit_limit"))
-    cols["late_share_trend"] = cols["late_share_90d"] - cols["late_share_365d"]  # type: ignore[operator]
-    cols["days_late_trend"] = cols["mean_days_late_90d"] - cols["mean_days_late_365d"]  # type: ignore[operator]
+    issue, due = _datetimes(targets["issue_date"]), _datetimes(targets["due_date"])
+    issue_day = to_days(issue).astype("float64")
+    customer = profiles.rows(targets["customer_id"])
+    credit_limit = _take(profiles.credit_limit, customer, np.nan)
+    cols["late_share_trend"] = cols["late_share_90d"] - cols["late_share_365d"]
+    cols["days_late_trend"] = cols["mean_days_late_90d"] - cols["mean_days_late_365d"]
     cols["days_since_last_late"] = day - scalar(kernel.S_LAST_LATE)
     cols["on_time_streak"] = scalar(kernel.S_STREAK)
     cols["days_since_last_payment"] = day - scalar(kernel.S_LAST_PAID)
-    cols["is_new_customer"] = (cols["settled_count_all"] == 0).astype("float64")  # type: ignore[attr-defined]
+    undisputed = scalar(kernel.S_N_UNDISPUTED)
+    cols["late_share_undisputed"] = _ratio(scalar(kernel.S_LATE_UNDISPUTED), undisputed)
+    cols["mean_days_to_pay_undisputed"] = _ratio(scalar(kernel.S_SUM_DTP_UNDISPUTED), undisputed)
+    cols["mean_days_to_pay_same_channel"] = _ratio(
+        scalar(kernel.S_SUM_DTP_SAME_CHANNEL), scalar(kernel.S_N_SAME_CHANNEL)
+    )
+    cols["dispute_rate"] = _ratio(scalar(kernel.S_N_DISPUTED), scalar(kernel.S_N_OTHERS))
+    cols["is_new_customer"] = (cols["settled_count_all"] == 0).astype("float64")
     cols["open_count"] = scalar(kernel.S_OPEN_COUNT)
     cols["open_amount"] = scalar(kernel.S_OPEN_AMT)
     cols["partial_open_count"] = scalar(kernel.S_PARTIAL)
@@ -192,20 +295,15 @@ def _assemble(
     cols["amount"] = amount
     usual = _ratio(scalar(kernel.S_SUM_AMT), scalar(kernel.S_N_OTHERS))
     cols["amount_vs_usual"] = _ratio(amount, usual)
-    cols["terms_days"] = (due - issue).dt.days.to_numpy("float64")
+    cols["terms_days"] = _whole_days(due, issue)
     cols["days_until_due"] = to_days(due).astype("float64") - day
     cols["paid_share"] = _ratio(scalar(kernel.S_SELF_PAID), amount)
     cols["disputed"] = _floats(_optional(targets, "disputed"))
-    cols["channel"] = _text(_optional(targets, "channel"))
-    cols["currency"] = _text(_optional(targets, "currency")).str.upper()
-    days_in_month = issue.dt.days_in_month
-    cols["issue_month_end"] = (issue.dt.day > days_in_month - 3).astype("float64").to_numpy()
-    quarter_end = issue.dt.month.isin([3, 6, 9, 12]) & (issue.dt.day > days_in_month - 7)
-    cols["issue_quarter_end"] = quarter_end.astype("float64").to_numpy()
-    cols["issue_weekday"] = issue.dt.day_of_week.astype("float64").to_numpy()
-    since = to_days(_customer_column(customers, targets, "customer_since")).astype("float64")
-    since[since == kernel.NEVER] = np.nan
-    first_seen = np.fmin(scalar(kernel.S_FIRST_ISSUE), to_days(issue).astype("float64"))
+    cols["channel"] = channel
+    cols["currency"] = _text(_optional(targets, "currency"), upper=True)
+    cols.update(_calendar(issue))
+    since = _take(profiles.since, customer, np.nan)
+    first_seen = np.fmin(scalar(kernel.S_FIRST_ISSUE), issue_day)
     cols["tenure_days"] = day - np.where(np.isnan(since), first_seen, since)
     cols["invoices_30d"] = scalar(kernel.S_ISSUED_30D)
     # usual monthly pace over the last year, or over the relationship so far when shorter
@@ -213,40 +311,36 @@ def _assemble(
     usual_monthly = scalar(kernel.S_ISSUED_365D) * 30 / span
     cols["velocity_ratio"] = _ratio(scalar(kernel.S_ISSUED_30D), usual_monthly)
     cols["credit_limit"] = credit_limit
-    cols["segment"] = _text(_customer_column(customers, targets, "segment"))
-    cols["country"] = _text(_customer_column(customers, targets, "country"))
+    cols["segment"] = _take(profiles.segment, customer, pd.NA)
+    cols["country"] = _take(profiles.country, customer, pd.NA)
+    n = len(targets)
     for name in extra:
-        cols[name] = targets[name].to_numpy() if name in targets else np.nan
+        cols[name] = targets[name].to_numpy() if name in targets else np.full(n, np.nan)
+    as_of = t_day.astype("datetime64[D]").astype("datetime64[us]")
+    as_of[t_day == kernel.NEVER] = np.datetime64("NaT")
+    keys = {
+        "invoice_id": targets["invoice_id"].astype("string").to_numpy(),
+        "customer_id": targets["customer_id"].astype("string").to_numpy(),
+        "as_of": as_of,
+    }
+    return pd.DataFrame({**keys, **{name: cols[name] for name in feature_names(extra)}})
 
-    frame = pd.DataFrame(
-        {
-            "invoice_id": targets["invoice_id"].astype("string").to_numpy(),
-            "customer_id": targets["customer_id"].astype("string").to_numpy(),
-            "as_of": as_of.astype("datetime64[us]").to_numpy(),
-        }
-    )
-    features = pd.DataFrame(
-        {name: (v.to_numpy() if isinstance(v, pd.Series) else v) for name, v in cols.items()}
-    )
-    return pd.concat([frame, features[feature_names(extra)]], axis=1)
+
+def _flags(values: pd.Series) -> np.ndarray:
+    """Yes/no values as int8, missing counted as no."""
+    return values.astype("boolean").fillna(False).to_numpy("int8")
 
 
 def _floats(values: pd.Series) -> np.ndarray:
+    if values.dtype.kind in "biuf":  # numbers and flags, nullable or not: no cast needed
+        return values.to_numpy("float64", na_value=np.nan)
     return values.astype("Float64").to_numpy("float64", na_value=np.nan)
 
 
-def _optional(targets: pd.DataFrame, column: str) -> pd.Series:
-    if column in targets:
-        return targets[column].reset_index(drop=True)
-    return pd.Series(pd.NA, index=targets.index, dtype="object")
-
-
-def _customer_column(
-    customers: pd.DataFrame | None, targets: pd.DataFrame, column: str
-) -> pd.Series:
-    if customers is None or column not in customers:
-        return pd.Series(pd.NA, index=targets.index, dtype="object")
-    return targets["customer_id"].map(customers[column]).reset_index(drop=True)
+def _optional(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column in frame:
+        return frame[column]
+    return pd.Series(pd.NA, index=frame.index, dtype="object")
 
 
 def open_at(invoices: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:

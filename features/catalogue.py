@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-CATALOGUE_VERSION = "1"
+CATALOGUE_VERSION = "2"
 WINDOWS: tuple[int | None, ...] = (90, 180, 365, None)
 """History windows in days (by settlement date); ``None`` is all time."""
 
@@ -163,6 +163,29 @@ _OTHER_FEATURES: list[Feature] = [
         "last settled an invoice {days_since_last_payment:.0f} days ago",
     ),
     Feature(
+        "late_share_undisputed",
+        "share of the customer's settled undisputed invoices that were paid late (all time)",
+        "share",
+        "late_history",
+        "paid {late_share_undisputed:.0%} of undisputed invoices late",
+        monotone=1,
+    ),
+    Feature(
+        "mean_days_to_pay_undisputed",
+        "mean days from issue to payment of the customer's settled undisputed invoices (all time)",
+        "days",
+        "payment_speed",
+        "took {mean_days_to_pay_undisputed:.0f} days on average to pay undisputed invoices",
+        monotone=1,
+    ),
+    Feature(
+        "mean_days_to_pay_same_channel",
+        "mean days from issue to payment of settled invoices sent by the same channel as this one",
+        "days",
+        "payment_speed",
+        "took {mean_days_to_pay_same_channel:.0f} days on average to pay invoices sent by {channel}",
+    ),
+    Feature(
         "is_new_customer",
         "1 when the customer has settled no invoice yet",
         "flag",
@@ -261,6 +284,14 @@ _OTHER_FEATURES: list[Feature] = [
         "dispute",
         "the invoice is disputed",
         absent="the invoice is not disputed",
+    ),
+    Feature(
+        "dispute_rate",
+        "share of the customer's other invoices issued so far that are disputed",
+        "share",
+        "dispute",
+        "disputed {dispute_rate:.0%} of earlier invoices",
+        absent="disputed none of the earlier invoices",
     ),
     Feature(
         "channel",

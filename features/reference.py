@@ -57,6 +57,33 @@ def _history(settled: pd.DataFrame, T: pd.Timestamp, grace: int) -> dict[str, fl
     return out
 
 
+def _disputed(invoices: pd.DataFrame) -> pd.Series:
+    if "disputed" not in invoices:
+        return pd.Series(False, index=invoices.index)
+    return invoices["disputed"].map(lambda v: False if pd.isna(v) else bool(v)).astype(bool)
+
+
+def _dispute_and_channel(
+    others: pd.DataFrame, settled: pd.DataFrame, target: pd.Series, grace: int
+) -> dict[str, float]:
+    """Undisputed history, dispute rate and same-channel speed, by their definitions."""
+    undisputed = settled[~_disputed(settled)]
+    days_late = (undisputed["paid_date"] - undisputed["due_date"]).dt.days.clip(lower=0)
+    days_to_pay = (settled["paid_date"] - settled["issue_date"]).dt.days
+    channel = _text(target.get("channel", pd.NA))
+    if pd.isna(channel) or "channel" not in settled:  # type: ignore[call-overload]
+        same_channel: list[float] = []
+    else:
+        same = [not pd.isna(v) and _text(v) == channel for v in settled["channel"]]
+        same_channel = days_to_pay[same].tolist()
+    return {
+        "late_share_undisputed": _mean((days_late > grace).astype(float).tolist()),
+        "mean_days_to_pay_undisputed": _mean(days_to_pay[undisputed.index].tolist()),
+        "mean_days_to_pay_same_channel": _mean(same_channel),
+        "dispute_rate": _mean(_disputed(others).astype(float).tolist()),
+    }
+
+
 def _paid_by(payments: pd.DataFrame | None, invoice_id: str, T: pd.Timestamp) -> float:
     if payments is None:
         return 0.0
@@ -83,6 +110,7 @@ def reference_features(ledger: Ledger, targets: pd.DataFrame, grace_days: int = 
         settled = others[others["paid_date"].notna() & (others["paid_date"] <= T)]
         still_open = others.drop(settled.index)
         row: dict[str, object] = dict(_history(settled, T, grace_days))
+        row.update(_dispute_and_channel(others, settled, target, grace_days))
 
         remaining = [
             a - _paid_by(ledger.payments, i, T)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.exceptions import NotFittedError
 
 from features.catalogue import describe
@@ -17,12 +18,17 @@ MAX_CATEGORIES = 50
 class FeatureEncoder:
     """Estimator-style encoder; ``fit`` learns the categories seen in training.
 
-    Unknown or missing categories become NaN, which LightGBM treats as missing.
+    Unknown or missing categories become NaN, which LightGBM treats as missing. ``transform``
+    converts all numeric columns in one block and codes each categorical column by factorizing
+    it once, so a 1-row request costs about as little as the pandas column selection.
     """
 
     features: list[str]
     max_categories: int = MAX_CATEGORIES
     categories_: dict[str, list[str]] = field(default_factory=dict, init=False)
+    codes_: dict[str, dict[str, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def categorical(self) -> list[str]:
@@ -33,6 +39,7 @@ class FeatureEncoder:
         for name in self.categorical:
             counts = frame[name].astype("string").value_counts()
             self.categories_[name] = sorted(counts.index[: self.max_categories].tolist())
+        self.codes_ = _code_lookups(self.categories_)
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -42,16 +49,21 @@ class FeatureEncoder:
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
             raise KeyError(f"feature frame lacks columns {missing}")
+        lookups = self._lookups()
         out = np.empty((len(frame), len(self.features)), dtype="float64")
+        numeric = [i for i, name in enumerate(self.features) if name not in lookups]
+        if numeric:
+            out[:, numeric] = _numeric_block(frame[[self.features[i] for i in numeric]])
         for i, name in enumerate(self.features):
-            if name in self.categories_:
-                codes = pd.Index(self.categories_[name]).get_indexer(frame[name].astype("string"))
-                out[:, i] = np.where(codes >= 0, codes, np.nan)
-            else:
-                out[:, i] = pd.to_numeric(frame[name], errors="coerce").to_numpy(
-                    "float64", na_value=np.nan
-                )
+            if name in lookups:
+                out[:, i] = _category_codes(frame[name], lookups[name])
         return out
+
+    def _lookups(self) -> dict[str, dict[str, int]]:
+        # models pickled before ``codes_`` existed only carry ``categories_``
+        if self.__dict__.get("codes_", {}).keys() != self.categories_.keys():
+            self.codes_ = _code_lookups(self.categories_)
+        return self.codes_
 
     def categorical_indices(self) -> list[int]:
         return [self.features.index(name) for name in self.categories_]
@@ -61,3 +73,31 @@ class FeatureEncoder:
         if name not in self.categories_ or np.isnan(code):
             return code
         return self.categories_[name][int(code)]
+
+
+def _code_lookups(categories: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    return {
+        name: {value: code for code, value in enumerate(values)}
+        for name, values in categories.items()
+    }
+
+
+def _numeric_block(block: pd.DataFrame) -> np.ndarray:
+    """Numeric columns as floats in one conversion; only non-numeric columns are coerced."""
+    coerce = {
+        name: pd.to_numeric(block[name], errors="coerce")
+        for name, dtype in block.dtypes.items()
+        if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))
+    }
+    if coerce:
+        block = block.assign(**{str(name): values for name, values in coerce.items()})
+    return block.to_numpy("float64", na_value=np.nan)
+
+
+def _category_codes(values: pd.Series, lookup: dict[str, int]) -> np.ndarray:
+    """Codes of a column's values as text; unknown or missing values give NaN."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
+    codes, uniques = pd.factorize(values)
+    table = np.array([lookup.get(u, np.nan) for u in uniques] + [np.nan], dtype="float64")
+    return table[codes]  # factorize codes missing values as -1: the trailing NaN

@@ -16,7 +16,14 @@ import pandas as pd
 from features.build import History, scoring_set
 from features.labels import LATE
 from features.ledger import Ledger
-from models.explain import TOP_REASONS, account_view, explain, open_amounts, top_reasons
+from models.explain import (
+    TOP_REASONS,
+    account_contributions,
+    account_view,
+    explain,
+    open_amounts,
+    top_reasons,
+)
 from models.model import LatePaymentModel
 
 BANDS = (("low", 0.0), ("medium", 0.3), ("high", 0.6))
@@ -115,7 +122,9 @@ def score_features(
     )
     accounts = accounts.assign(as_of=as_of, model_version=model_version)
     weights = invoices_ahead.set_index("invoice_id")[["customer_id", "open_amount"]]
-    account_reasons = _account_reasons(accounts, reasons.join(weights, on="invoice_id"), top)
+    account_reasons = _account_reasons(
+        accounts, account_contributions(exp, ahead), reasons.join(weights, on="invoice_id"), top
+    )
     accounts = accounts.merge(
         _reason_summary(account_reasons, "customer_id"), on="customer_id", how="left"
     )
@@ -137,28 +146,38 @@ def score_features(
 
 
 def _account_reasons(
-    accounts: pd.DataFrame, invoice_reasons: pd.DataFrame, top: int
+    accounts: pd.DataFrame, contributions: pd.DataFrame, invoice_reasons: pd.DataFrame, top: int
 ) -> pd.DataFrame:
     """Account reasons: the groups with the largest amount-weighted effects, each told with the
-    sentence of the account's invoice where that group weighs most."""
+    sentence of the account's invoice where that group weighs most.
+
+    Ties in effect -- all of them when a flat isotonic step leaves every effect at 0 -- are
+    ranked by the amount-weighted log-odds contribution (``contributions``, customers x groups),
+    which is also what the reason's ``contribution`` and, for a zero effect, direction report.
+    """
     from features.catalogue import GROUPS
 
     effects = accounts.set_index("customer_id").filter(like="effect.")
     long = effects.stack().rename("effect").reset_index()
     long.columns = ["customer_id", "group", "effect"]
     long["group"] = long["group"].str.removeprefix("effect.")
-    long = long[long["effect"] != 0]
-    long = long.assign(magnitude=long["effect"].abs()).sort_values(
-        ["customer_id", "magnitude"], ascending=[True, False]
-    )
+    contrib = contributions.stack().rename("contribution").reset_index()
+    contrib.columns = ["customer_id", "group", "contribution"]
+    long = long.merge(contrib, on=["customer_id", "group"], how="left")
+    long = long[(long["effect"] != 0) | (long["contribution"].fillna(0) != 0)]
+    long = long.assign(
+        magnitude=long["effect"].abs(), weight=long["contribution"].abs()
+    ).sort_values(["customer_id", "magnitude", "weight"], ascending=[True, False, False])
     long["rank"] = long.groupby("customer_id").cumcount() + 1
-    long = long[long["rank"] <= top].drop(columns=["magnitude"])
+    long = long[long["rank"] <= top].drop(columns=["magnitude", "weight"])
     long["reason"] = long["group"].map(lambda g: GROUPS.get(g, g))
-    long["direction"] = np.where(long["effect"] > 0, "raises risk", "lowers risk")
+    raises = np.where(long["effect"] != 0, long["effect"] > 0, long["contribution"] > 0)
+    long["direction"] = np.where(raises, "raises risk", "lowers risk")
     weighed = invoice_reasons.dropna(subset=["customer_id"]).assign(
-        weight=lambda f: (f["effect"] * f["open_amount"]).abs()
+        weight=lambda f: (f["effect"] * f["open_amount"]).abs(),
+        tie=lambda f: (f["contribution"] * f["open_amount"]).abs(),
     )
-    strongest = weighed.sort_values("weight", ascending=False).drop_duplicates(
+    strongest = weighed.sort_values(["weight", "tie"], ascending=False).drop_duplicates(
         ["customer_id", "group"]
     )
     long = long.merge(
@@ -167,7 +186,7 @@ def _account_reasons(
         how="left",
     )
     long["text"] = long["text"].fillna(long["reason"])
-    return long.assign(contribution=np.nan).reset_index(drop=True)
+    return long.reset_index(drop=True)
 
 
 def _reason_summary(reasons: pd.DataFrame, key: str) -> pd.DataFrame:

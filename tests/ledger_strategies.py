@@ -29,8 +29,8 @@ def ledgers(draw: st.DrawFn, max_invoices: int = 14, with_payments: bool | None 
                 "amount": float(draw(st.integers(1, 500))),
                 "currency": draw(st.sampled_from(["USD", "EUR"])),
                 "paid_date": None if paid_after is None else issue + pd.Timedelta(days=paid_after),
-                "disputed": draw(st.booleans()),
-                "channel": draw(st.sampled_from(["Paper", "electronic", None])),
+                "disputed": draw(st.sampled_from([False, False, True, None])),
+                "channel": draw(st.sampled_from(["Paper", " paper", "electronic", None])),
             }
         )
     invoices = pd.DataFrame(
@@ -59,6 +59,9 @@ def ledgers(draw: st.DrawFn, max_invoices: int = 14, with_payments: bool | None 
             "channel": "string",
         }
     )
+    # optional columns are sometimes absent from the ledger altogether
+    absent = draw(st.sampled_from([(), (), ("disputed",), ("channel",), ("disputed", "channel")]))
+    invoices = invoices.drop(columns=list(absent))
     customers = None
     if draw(st.booleans()):
         customers = pd.DataFrame(
@@ -129,8 +132,8 @@ def targets(draw: st.DrawFn, ledger: Ledger) -> pd.DataFrame:
                 "amount": 99.0,
                 "currency": "usd",
                 "paid_date": pd.NaT,
-                "disputed": False,
-                "channel": "paper",
+                "disputed": draw(st.sampled_from([False, True, None])),
+                "channel": draw(st.sampled_from(["paper", "Electronic", "fax", None])),
                 "as_of": issue,
             }
         )

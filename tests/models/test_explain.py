@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,19 @@ import shap
 
 from features.catalogue import describe
 from features.ingest import load_ledger
-from models.explain import account_view, explain, invoice_reasons, open_amounts
+from models.calibration import Calibrator
+from models.explain import (
+    account_view,
+    explain,
+    invoice_reasons,
+    open_amounts,
+    probability_effects,
+    sentence,
+    top_reasons,
+)
+from models.scoring import score_features
 from models.training import TrainingResult, train_on_ledger
+from models.treeshap import grouped_contrib, splits
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +85,7 @@ def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: Traini
         for f in trained.model.features
         if f.startswith("late_share_") and describe(f).monotone == 1
     ]
-    assert len(history) == 4
+    assert len(history) == 5  # the four windows and the undisputed share
     frame = trained.test.dropna(subset=history).reset_index(drop=True)  # customers with a history
     assert len(frame) > 100
     worse = frame.copy()
@@ -89,3 +101,76 @@ def test_more_late_history_never_lowers_risk_or_flips_its_reason(trained: Traini
     raises_before = contrib_before > 0
     assert (contrib_after[raises_before] > 0).all()  # a raising reason never turns into lowering
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_reason_texts_equal_the_row_by_row_sentences(trained: TrainingResult) -> None:
+    frame = trained.test.reset_index(drop=True).iloc[:300]
+    exp = explain(trained.model, frame)
+    reasons = top_reasons(exp, frame)
+    for r in reasons.itertuples():
+        assert r.text == sentence(str(r.feature), frame.iloc[int(r.row)])
+        value = frame.at[int(r.row), str(r.feature)]
+        assert (r.value is None) if pd.isna(value) else r.value == value
+    one = invoice_reasons(exp, frame, 7)
+    mine = reasons[reasons["row"] == 7].drop(columns=["row"]).to_dict("records")
+    assert [r["text"] for r in one] == [r["text"] for r in mine]
+    np.testing.assert_allclose(
+        [r["contribution"] for r in one], [r["contribution"] for r in mine], atol=1e-12
+    )
+
+
+def test_cancelling_contributions_split_the_change_by_share() -> None:
+    values = np.array([[0.5, -0.5, 0.0], [1.0, 1.0, -0.5], [0.0, 0.0, 0.0]])
+    delta = np.array([0.1, 0.3, 0.0])
+    effects = probability_effects(values, delta)
+    np.testing.assert_allclose(effects.sum(axis=1), delta, atol=1e-15)
+    np.testing.assert_allclose(effects[0], [0.05, 0.05, 0.0])  # by |contribution| share
+    np.testing.assert_allclose(effects[1], [0.2, 0.2, -0.1])  # proportional
+    assert (effects[2] == 0).all()
+
+
+def test_flat_isotonic_step_still_gives_every_account_reasons(trained: TrainingResult) -> None:
+    flat = Calibrator("isotonic").fit(np.array([-50.0, 50.0]), np.array([0.3, 0.3]))
+    model = dataclasses.replace(trained.model, calibrator=flat)
+    frame = trained.test.drop(columns=["label_status"], errors="ignore").reset_index(drop=True)
+    exp = explain(model, frame)
+    assert (exp.p == exp.p_base).all() and (exp.effects == 0).all()
+    assert (np.abs(exp.contributions).sum(axis=1) > 0).all()
+
+    batch = score_features(frame, model, "flat")
+    accounts = batch.accounts
+    assert accounts["top_reason"].notna().all()
+    account_reasons = batch.reasons[batch.reasons["level"] == "account"]
+    assert set(account_reasons["key"]) == set(accounts["customer_id"])
+    assert (account_reasons["effect"] == 0).all()
+    first = account_reasons[account_reasons["rank"] == 1]
+    assert first["contribution"].abs().gt(0).all()
+    raises = first["direction"] == "raises risk"
+    assert (raises == (first["contribution"] > 0)).all()
+    ordered = account_reasons.groupby("key")["contribution"].apply(
+        lambda c: bool((np.diff(c.abs().to_numpy()) <= 1e-12).all())
+    )
+    assert ordered.all()  # ranked by |contribution| when every effect is 0
+
+
+def test_grouped_treeshap_equals_lightgbm_on_awkward_values(trained: TrainingResult) -> None:
+    booster = trained.model.booster
+    matrix = trained.model.encoder.transform(trained.test)
+    rng = np.random.default_rng(0)
+    matrix[rng.random(matrix.shape) < 0.05] = np.nan
+    matrix[rng.random(matrix.shape) < 0.05] = 0.0
+    cuts = splits(booster).model
+    for f, c in cuts.items():  # on and beside thresholds, near zero, unseen categories
+        rows = rng.integers(0, len(matrix), 200)
+        t = c.thresholds
+        pool = (
+            np.append(t, [-1.0, t.max() + 7])
+            if c.categorical
+            else np.concatenate(
+                [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), [0.0, -0.0, 5e-36, -5e-36]]
+            )
+        )
+        matrix[rows, f] = rng.choice(pool, len(rows))
+    expected = np.asarray(booster.predict(matrix, pred_contrib=True))
+    np.testing.assert_allclose(grouped_contrib(booster, matrix), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grouped_contrib(booster, matrix[:1]), expected[:1], atol=1e-12)

@@ -1,0 +1,102 @@
+"""Figures for a scoring run: features, score + explain, reasons, store write (SQLite).
+
+Run with ``pytest -s -m benchmark tests/benchmarks/test_scoring_benchmark.py``. The model is
+trained on a small synthetic ledger; a second one, issued over the last 90 days so that most of
+its invoices are still open, is scored at its extraction date. Its open invoices are topped up
+(rows repeated under new ids) or cut to 1,000,000 (set ``PRECOLLECT_BENCH_INVOICES`` to change
+it). Target: under 5 minutes in total on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import scoring_set
+from features.ingest import load_ledger
+from models import scoring
+from models.explain import Explanation, explain
+from models.training import train_on_ledger
+from serving.store import ScoreStore
+
+END = date(2025, 12, 31)
+
+
+def _open_invoices(features: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Exactly ``n`` open invoices: repeated rows get new invoice ids."""
+    frame = features.iloc[np.resize(np.arange(len(features)), n)].reset_index(drop=True)
+    copy = np.arange(n) // max(1, len(features))
+    ids = frame["invoice_id"].astype(str).to_numpy()
+    return frame.assign(
+        invoice_id=np.where(copy > 0, [f"{i}~{c}" for i, c in zip(ids, copy, strict=True)], ids)
+    )
+
+
+@pytest.mark.benchmark
+def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from precollect.synth import generate_ledger
+
+    n = int(os.environ.get("PRECOLLECT_BENCH_INVOICES", "1000000"))
+    generate_ledger(tmp_path / "train", n_customers=300, n_invoices=30_000, seed=5)
+    model = train_on_ledger(load_ledger(tmp_path / "train")).model
+    generate_ledger(
+        tmp_path / "open",
+        n_customers=max(500, n // 100),
+        n_invoices=n,
+        seed=6,
+        start=END - timedelta(days=90),
+        end=END,
+    )
+    ledger = load_ledger(tmp_path / "open")
+    stages: dict[str, float] = {}
+
+    started = time.perf_counter()
+    features = scoring_set(ledger, pd.Timestamp(END))
+    stages["features"] = time.perf_counter() - started
+    distinct = len(features)
+    frame = _open_invoices(features, n).assign(label_status="unknown")  # all scored by the model
+
+    explained: list[float] = []
+
+    def timed_explain(*args: object) -> Explanation:
+        begun = time.perf_counter()
+        out = explain(*args)  # type: ignore[arg-type]
+        explained.append(time.perf_counter() - begun)
+        return out
+
+    monkeypatch.setattr(scoring, "explain", timed_explain)
+    started = time.perf_counter()
+    batch = scoring.score_features(frame, model, "bench")
+    stages["score + explain"] = explained[0]
+    stages["reasons + accounts"] = time.perf_counter() - started - explained[0]
+
+    store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+    started = time.perf_counter()
+    store.write_batch(
+        as_of=batch.as_of,
+        model_version=batch.model_version,
+        invoices=batch.invoices,
+        accounts=batch.accounts,
+        reasons=batch.reasons,
+        p_base=batch.p_base,
+    )
+    stages["store write"] = time.perf_counter() - started
+
+    total = sum(stages.values())
+    print(
+        f"\nscoring benchmark: {n:,} open invoices ({distinct:,} from the ledger's "
+        f"{len(ledger.invoices):,}), {len(batch.accounts):,} accounts, "
+        f"{len(batch.reasons):,} reasons; total {total:.1f} s = {n / total:,.0f} invoices/s"
+    )
+    for name, seconds in stages.items():
+        print(f"  {name:<20} {seconds:7.1f} s")
+    assert len(batch.invoices) == n
+    assert batch.invoices["p_late"].between(0, 1).all()
+    assert len(store.batch_frames(batch.as_of, "bench")["invoice_scores"]) == n
