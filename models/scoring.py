@@ -199,11 +199,18 @@ def _reason_summary(reasons: pd.DataFrame, key: str) -> pd.DataFrame:
     """
     ordered = reasons[reasons[key].notna()].sort_values([key, "rank"])
     keys = ordered[key].to_numpy()
-    fields = [
-        [f'"{name}": {_json(v)}' for v in ordered[name].tolist()]
-        for name in ("reason", "direction", "text", "effect")
-    ]
-    items = ["{" + ", ".join(parts) + "}" for parts in zip(*fields, strict=True)]
+    heads: dict[tuple[object, object], str] = {}  # few distinct (reason, direction) pairs
+    items = []
+    for reason, direction, text, effect in zip(
+        *(ordered[name].tolist() for name in ("reason", "direction", "text", "effect")),
+        strict=True,
+    ):
+        head = heads.get((reason, direction))
+        if head is None:
+            head = heads[(reason, direction)] = (
+                f'{{"reason": {_json(reason)}, "direction": {_json(direction)}, "text": '
+            )
+        items.append(f'{head}{_json(text)}, "effect": {_json(effect)}}}')
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
     ends = np.r_[starts[1:], len(keys)]
     return pd.DataFrame(
