@@ -199,18 +199,20 @@ def _reason_summary(reasons: pd.DataFrame, key: str) -> pd.DataFrame:
     """
     ordered = reasons[reasons[key].notna()].sort_values([key, "rank"])
     keys = ordered[key].to_numpy()
-    heads: dict[tuple[object, object], str] = {}  # few distinct (reason, direction) pairs
-    items = []
-    for reason, direction, text, effect in zip(
-        *(ordered[name].tolist() for name in ("reason", "direction", "text", "effect")),
-        strict=True,
-    ):
-        head = heads.get((reason, direction))
-        if head is None:
-            head = heads[(reason, direction)] = (
-                f'{{"reason": {_json(reason)}, "direction": {_json(direction)}, "text": '
-            )
-        items.append(f'{head}{_json(text)}, "effect": {_json(effect)}}}')
+    pairs = list(zip(ordered["reason"].tolist(), ordered["direction"].tolist(), strict=True))
+    heads = {
+        (r, d): f'{{"reason": {_json(r)}, "direction": {_json(d)}, "text": ' for r, d in set(pairs)
+    }
+    texts = ordered["text"].tolist()
+    effects = ordered["effect"].to_numpy("float64")
+    effect_json = [float.__repr__(e) for e in effects.tolist()]
+    for i in np.flatnonzero(~np.isfinite(effects)):
+        effect_json[i] = _json(float(effects[i]))
+    items = [
+        f"{heads[pair]}{encode_basestring_ascii(t) if isinstance(t, str) else _json(t)}, "
+        f'"effect": {e}}}'
+        for pair, t, e in zip(pairs, texts, effect_json, strict=True)
+    ]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
     ends = np.r_[starts[1:], len(keys)]
     return pd.DataFrame(
