@@ -84,7 +84,7 @@ def _insert_frame(
 
 def _plain_values(column: pd.Series) -> list[Any]:
     """Python values, missing ones as None."""
-    values = column.to_numpy(dtype=object)
+    values = column.to_numpy(dtype=object, copy=True)  # object columns give a read-only view
     values[column.isna().to_numpy()] = None
     return values.tolist()
 
