@@ -16,7 +16,7 @@ import pandas as pd
 
 from serving.security import hash_key
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
     "scorer": "scorer-key-0123456789",
     "viewer": "viewer-key-0123456789",
