@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from mlflow import MlflowClient
-from service_helpers import Process, Served, headers, start_service, stop_service
+from service_helpers import Process, Served, headers
 
 from models.tracking import MODEL_NAME
 
