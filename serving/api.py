@@ -34,6 +34,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "model or score store unavailable"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "unknown id"}}
+BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body is not readable JSON"},
+    413: {"model": Problem, "description": "request body too large"},
+}
 
 health = APIRouter(tags=["health"])
 v1 = APIRouter(prefix="/v1", responses=ERRORS)
@@ -115,7 +119,7 @@ async def account(customer_id: str, service: ServiceDep, _: Reader) -> Response:
 @v1.post(
     "/score",
     response_model=ScoreResponse,
-    responses={413: {"model": Problem, "description": "request body too large"}},
+    responses=BODY,
 )
 async def score(request: ScoreRequest, service: ServiceDep, _: Scorer) -> Response:
     """Score invoices on the fly with the served model: probability, band and top reasons."""
@@ -157,7 +161,9 @@ def worklist(
     }
 
 
-@v1.post("/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
+@v1.post(
+    "/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED, responses=BODY
+)
 def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> ContactOut:
     """Record an outreach contact (it counts towards the contact-frequency cap)."""
     contact_id = service.store.record_contact(
