@@ -74,6 +74,15 @@ def logout(request: Request) -> Response:
     return to_login()
 
 
+def _amount(text: str) -> float:
+    """A form's number; empty or unreadable means no threshold."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if value == value and 0 < value < float("inf") else 0.0
+
+
 @router.get("/accounts")
 def accounts(
     request: Request,
@@ -81,7 +90,7 @@ def accounts(
     band: Annotated[str, Query(max_length=16)] = "",
     treatment: Annotated[str, Query(max_length=32)] = "",
     segment: Annotated[str, Query(max_length=64)] = "",
-    min_at_risk: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
+    min_at_risk: Annotated[str, Query(max_length=32)] = "",
     sort: Annotated[str, Query(max_length=32)] = "amount_at_risk",
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> Response:
@@ -89,6 +98,7 @@ def accounts(
     who = viewer(request)
     if who is None:
         return to_login()
+    threshold = _amount(min_at_risk)
     view = service.view.current
     if view is None:
         return render("accounts.html", who=who, view=None, rows=[], options={}, filters={})
@@ -99,8 +109,8 @@ def accounts(
         frame = frame[frame["treatment"] == treatment]
     if segment:
         frame = frame[frame["segment"] == segment]
-    if min_at_risk:
-        frame = frame[frame["amount_at_risk_total"] >= min_at_risk]
+    if threshold:
+        frame = frame[frame["amount_at_risk_total"] >= threshold]
     column, ascending = SORTS.get(sort, SORTS["amount_at_risk"])
     frame = frame.sort_values([column, "customer_id"], ascending=[ascending, True])
     options = {
@@ -113,7 +123,7 @@ def accounts(
         "band": band,
         "treatment": treatment,
         "segment": segment,
-        "min_at_risk": min_at_risk,
+        "min_at_risk": threshold,
         "sort": sort if sort in SORTS else "amount_at_risk",
     }
     return render(
