@@ -12,9 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import mlflow
 import pandas as pd
 
+from features.ingest import load_ledger
+from models import registry, tracking
+from models.model import TrainParams
+from models.promotion import Decision
+from models.scoring import score_ledger
+from models.training import train_on_ledger
+from models.worklist import WorklistConfig, build_worklist
 from serving.security import hash_key
+from serving.store import ScoreStore
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
@@ -60,6 +69,48 @@ class Served:
             **extra,
         )
         return env
+
+
+def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served:
+    """Train and register ``n_versions`` models (1 = champion) and store version 1's batch."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    experiment = tracking.configure(home)
+    ledger = load_ledger(ledger_folder)
+    versions: list[str] = []
+    for seed in range(1, n_versions + 1):
+        params = TrainParams(seed=seed)
+        result = train_on_ledger(ledger, params=params)
+        with mlflow.start_run(experiment_id=experiment):
+            _, version = registry.log_training_run(result, params=params, data_fingerprint="test")
+        versions.append(version)
+    registry.apply_decision(versions[0], Decision(True, "test champion"))
+    model, version = registry.load_model("champion")
+    as_of = ledger.last_date()
+    batch = score_ledger(ledger, as_of, model, version)
+    store_url = f"sqlite:///{home / 'store.db'}"
+    store = ScoreStore(store_url)
+    store.migrate()
+    store.write_batch(
+        as_of=batch.as_of,
+        model_version=version,
+        invoices=batch.invoices,
+        accounts=batch.accounts,
+        reasons=batch.reasons,
+        p_base=batch.p_base,
+    )
+    work = build_worklist(batch.invoices, batch.accounts, WorklistConfig(capacity=10), as_of=as_of)
+    store.write_worklist(batch.as_of, version, work)
+    accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)
+    return Served(
+        home=home,
+        store_url=store_url,
+        ledger=ledger_folder,
+        versions=versions,
+        as_of=pd.Timestamp(as_of),
+        account_ids=accounts["customer_id"].astype(str).tolist(),
+        invoice_ids=batch.invoices["invoice_id"].astype(str).tolist(),
+        customers=ledger.invoices["customer_id"].astype(str).unique().tolist(),
+    )
 
 
 def free_port() -> int:
