@@ -66,8 +66,8 @@ class Served:
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             MPLBACKEND="Agg",
             PYTHONPATH=str(ROOT),
-            **extra,
         )
+        env.update(extra)
         return env
 
 

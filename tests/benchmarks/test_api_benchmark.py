@@ -14,6 +14,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -118,9 +119,14 @@ def load(
 
 def _mlflow_serve(served: Served, version: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**served.env(), "MLFLOW_TRACKING_URI": tracking_uri(served.home)}
+    bin_dir = str(Path(sys.executable).parent)  # mlflow execs ``uvicorn`` from PATH
+    env = {
+        **served.env(),
+        "MLFLOW_TRACKING_URI": tracking_uri(served.home),
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+    }
     command = [
-        str(Path(sys.executable).parent / "mlflow"),
+        f"{bin_dir}/mlflow",
         "models",
         "serve",
         "-m",
@@ -134,7 +140,9 @@ def _mlflow_serve(served: Served, version: str, log: Path) -> tuple[subprocess.P
         "-w",
         str(WORKERS),
     ]
-    proc = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(  # its own process group: mlflow runs uvicorn workers under bash
+        command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -237,7 +245,7 @@ def test_api_against_mlflow_serve(tmp_path: Path, small_synthetic: Path) -> None
         figures["precollect GET /v1/accounts c=16"] = load(ours_proc.url, reads, 16)
     finally:
         stop_service(ours_proc)
-        mlflow_proc.terminate()
+        os.killpg(mlflow_proc.pid, signal.SIGTERM)
         mlflow_proc.wait(timeout=30)
 
     print(
