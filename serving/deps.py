@@ -10,7 +10,8 @@ from serving.security import ADMIN, READ, SCORE, Principal, role_dependency
 from serving.service import Service
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """Async on purpose: a plain function dependency would cost a thread-pool hop per request."""
     return request.app.state.service  # type: ignore[no-any-return]
 
 
