@@ -121,7 +121,9 @@ def probability_effects(values: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 @cache
 def _fields(template: str) -> tuple[str, ...]:
-    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    return tuple(
+        dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    )
 
 
 def _missing(value: object) -> bool:
@@ -207,6 +209,7 @@ def _values_and_sentences(
     in plain Python, feature by feature (a pandas row per sentence costs ~100 times more).
     """
     columns: dict[str, np.ndarray] = {}
+    plain: dict[str, np.ndarray] = {}
 
     def column(name: str) -> np.ndarray:
         if name not in columns:
@@ -217,21 +220,76 @@ def _values_and_sentences(
             )
         return columns[name]
 
-    values: list[object] = [None] * len(rows)
-    texts = [""] * len(rows)
-    by_feature: dict[str, list[int]] = {}
-    for k, feature in enumerate(features):
-        by_feature.setdefault(feature, []).append(k)
-    for feature, positions in by_feature.items():
-        entry = describe(feature)
-        names = _fields(entry.template)
+    def plain_column(name: str) -> np.ndarray:
+        if name not in plain:
+            values = column(name)
+            if name in frame.columns and isinstance(frame[name].dtype, np.dtype):
+                values = values.copy()  # numpy columns already give Python scalars
+                values[pd.isna(values)] = None
+            else:
+                values = np.array([_plain(v) for v in values] + [None], dtype=object)[:-1]
+            plain[name] = values
+        return plain[name]
+
+    values = np.empty(len(rows), dtype=object)
+    texts = np.empty(len(rows), dtype=object)
+    codes, uniques = pd.factorize(np.asarray(features, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    for i, feature in enumerate(uniques):
+        positions = order[bounds[i] : bounds[i + 1]]
         picked = rows[positions]
         own = column(feature)[picked]
-        needed = [column(name)[picked] for name in names]
-        for k, value, *fields in zip(positions, own, *needed, strict=True):
-            values[k] = _plain(value)
-            texts[k] = _sentence(entry, value, dict(zip(names, fields, strict=True)))
-    return values, texts
+        values[positions] = plain_column(feature)[picked]
+        texts[positions] = _feature_sentences(
+            describe(feature),
+            own,
+            {n: column(n)[picked] for n in _fields(describe(feature).template)},
+        )
+    return values.tolist(), texts.tolist()
+
+
+def _feature_sentences(
+    entry: Feature, own: np.ndarray, fields: dict[str, np.ndarray]
+) -> np.ndarray:
+    """:func:`_sentence` for many values of one feature: the absent and not-known cases by
+    masks, the template formatted positionally for the rest."""
+    out = np.empty(len(own), dtype=object)
+    done = np.zeros(len(own), dtype=bool)
+    if entry.absent:
+        missing = pd.isna(own)
+        zero = np.zeros(len(own), dtype=bool)
+        zero[~missing] = np.asarray(own[~missing] == 0, dtype=bool)
+        done = missing | zero
+        out[done] = entry.absent
+    if fields:
+        unknown = ~done & np.logical_or.reduce([pd.isna(v) for v in fields.values()])
+        out[unknown] = f"{entry.description}: not known yet"
+        done |= unknown
+    rest = np.flatnonzero(~done)
+    template = _positional(entry.template)
+    columns = [v[rest] for v in fields.values()]
+    formatted = []
+    for value, *args in zip(own[rest], *columns, strict=True):
+        try:
+            formatted.append(template.format(*args))
+        except (ValueError, TypeError):
+            formatted.append(f"{entry.description}: {value}")
+    out[rest] = formatted
+    return out
+
+
+@cache
+def _positional(template: str) -> str:
+    """The template with its named fields numbered in :func:`_fields` order."""
+    names = _fields(template)
+    parts = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        parts.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            field = str(names.index(name)) + (f"!{conversion}" if conversion else "")
+            parts.append("{" + field + (f":{spec}" if spec else "") + "}")
+    return "".join(parts)
 
 
 def invoice_reasons(

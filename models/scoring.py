@@ -8,7 +8,9 @@ them); the model is not asked about them.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 
 import numpy as np
 import pandas as pd
@@ -190,24 +192,49 @@ def _account_reasons(
 
 
 def _reason_summary(reasons: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Per key: the top reason's text and all reasons as a JSON list (for files and the API)."""
-    ordered = reasons.sort_values([key, "rank"])
-    records = ordered.groupby(key, sort=False)[["reason", "direction", "text", "effect"]].apply(
-        lambda g: json.dumps(
-            [
-                {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-                for r in g.to_dict("records")
-            ]
-        )
-    )
-    top_text = ordered.groupby(key, sort=False)["text"].first()
+    """Per key: the top reason's text and all reasons as a JSON list (for files and the API).
+
+    The JSON is assembled from pre-encoded fields in one pass over the sorted reasons (a
+    ``json.dumps`` per group through pandas costs ~5 ms per key, hours at a million invoices).
+    """
+    ordered = reasons[reasons[key].notna()].sort_values([key, "rank"])
+    keys = ordered[key].to_numpy()
+    pairs = list(zip(ordered["reason"].tolist(), ordered["direction"].tolist(), strict=True))
+    heads = {
+        (r, d): f'{{"reason": {_json(r)}, "direction": {_json(d)}, "text": ' for r, d in set(pairs)
+    }
+    texts = ordered["text"].tolist()
+    effects = ordered["effect"].to_numpy("float64")
+    effect_json = [float.__repr__(e) for e in effects.tolist()]
+    for i in np.flatnonzero(~np.isfinite(effects)):
+        effect_json[i] = _json(float(effects[i]))
+    items = [
+        f"{heads[pair]}{encode_basestring_ascii(t) if isinstance(t, str) else _json(t)}, "
+        f'"effect": {e}}}'
+        for pair, t, e in zip(pairs, texts, effect_json, strict=True)
+    ]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
+    ends = np.r_[starts[1:], len(keys)]
     return pd.DataFrame(
         {
-            key: records.index,
-            "top_reason": top_text.reindex(records.index).to_numpy(),
-            "reasons": records.to_numpy(),
+            key: keys[starts],
+            "top_reason": ordered["text"].to_numpy()[starts],
+            "reasons": [
+                "[" + ", ".join(items[a:b]) + "]" for a, b in zip(starts, ends, strict=True)
+            ],
         }
     )
+
+
+def _json(value: object) -> str:
+    """``json.dumps(value)``, with NaN as null."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "null"
+        return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return json.dumps(None if value is pd.NA else value)
 
 
 def score_ledger(

@@ -575,6 +575,23 @@ def synth(
     typer.echo(json.dumps(_jsonable(summary), default=str))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+) -> None:
+    """Start the risk-score API and the managers' pages (settings from PRECOLLECT_API_*)."""
+    from pydantic import ValidationError
+
+    from serving.server import run
+
+    try:
+        run(host=host, port=port, workers=workers)
+    except ValidationError as exc:
+        raise fail(f"unsafe or invalid service settings: {exc.errors()[0]['msg']}") from None
+
+
 def _jsonable(obj: object) -> dict:
     from dataclasses import asdict, is_dataclass
 

@@ -49,6 +49,51 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> Iterator[list[dict[str,
         yield part.to_dict("records")
 
 
+def _insert_frame(
+    connection: sa.Connection,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    key: dict[str, Any],
+    progress: Progress | None = None,
+) -> None:
+    """Insert a frame's rows (the table's columns it has) under the batch ``key``, in chunks.
+
+    Rows go to the driver's ``executemany`` as plain tuples (dicts for named-parameter drivers),
+    converted column by column with each column type's bind processor: SQLAlchemy's per-row
+    parameter handling costs several times SQLite's insert itself at millions of rows.
+    """
+    dialect = connection.dialect
+    names = [
+        *key,
+        *(c.name for c in table.columns if c.name in frame.columns and c.name not in key),
+    ]
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or []) if dialect.positional else names
+    fixed = {name: _bind(table.c[name], [value], dialect)[0] for name, value in key.items()}
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS]
+        columns = {n: _bind(table.c[n], _plain_values(part[n]), dialect) for n in names[len(key) :]}
+        values = [[fixed[n]] * len(part) if n in fixed else columns[n] for n in order]
+        rows: list[Any] = list(zip(*values, strict=True))
+        if not dialect.positional:
+            rows = [dict(zip(order, row, strict=True)) for row in rows]
+        connection.exec_driver_sql(compiled.string, rows)
+        if progress is not None:
+            progress(len(part))
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    """Python values, missing ones as None."""
+    values = column.to_numpy(dtype=object, copy=True)  # object columns give a read-only view
+    values[column.isna().to_numpy()] = None
+    return values.tolist()
+
+
+def _bind(column: sa.Column[Any], values: list[Any], dialect: sa.Dialect) -> list[Any]:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return values if process is None else [process(v) for v in values]
+
+
 class ScoreStore:
     """Batches of scores, the worklist and the contact history in one database."""
 
@@ -97,11 +142,7 @@ class ScoreStore:
                     )
                 )
             for table, frame in frames.items():
-                columns = [c.name for c in table.columns if c.name not in tables.BATCH_KEY]
-                for chunk in _records(frame, columns):
-                    connection.execute(table.insert(), [{**row, **key} for row in chunk])
-                    if progress is not None:
-                        progress(len(chunk))
+                _insert_frame(connection, table, frame, key, progress)
             connection.execute(
                 tables.batches.insert(),
                 [

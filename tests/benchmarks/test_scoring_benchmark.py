@@ -59,6 +59,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     started = time.perf_counter()
     features = scoring_set(ledger, pd.Timestamp(END))
     stages["features"] = time.perf_counter() - started
+    print(f"\n  features {stages['features']:.1f} s", flush=True)
     distinct = len(features)
     frame = _open_invoices(features, n).assign(label_status="unknown")  # all scored by the model
 
@@ -75,6 +76,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     batch = scoring.score_features(frame, model, "bench")
     stages["score + explain"] = explained[0]
     stages["reasons + accounts"] = time.perf_counter() - started - explained[0]
+    print(f"  score + explain {explained[0]:.1f} s, reasons + accounts done", flush=True)
 
     store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
     store.migrate()

@@ -97,3 +97,28 @@ def test_kill_mid_write_leaves_previous_batch_intact(store_url: str, tmp_path: P
     assert len(after.batches()) == 1
     write(after, 10, seed=3)  # and the store still takes the next batch
     assert len(after.batch_frames(AS_OF, "1")["invoice_scores"]) == 10
+
+
+def test_object_columns_and_missing_values_are_stored(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    batch = fake_batch(30, seed=2)
+    invoices = batch["invoices"].astype(object)
+    invoices.loc[0, "segment"] = None
+    invoices.loc[1, "raw_score"] = float("nan")
+    reasons = batch["reasons"].astype(object)
+    store.write_batch(
+        as_of=AS_OF,
+        model_version="1",
+        p_base=0.3,
+        invoices=invoices,
+        accounts=batch["accounts"],
+        reasons=reasons,
+    )
+    stored = store.batch_frames(AS_OF, "1")["invoice_scores"].set_index("invoice_id")
+    first, second = invoices["invoice_id"].iloc[0], invoices["invoice_id"].iloc[1]
+    assert pd.isna(stored.loc[first, "segment"]) and pd.isna(stored.loc[second, "raw_score"])
+    assert stored["p_late"].sort_index().tolist() == pytest.approx(
+        invoices.set_index("invoice_id")["p_late"].sort_index().astype(float).tolist()
+    )
+    assert len(store.batch_frames(AS_OF, "1")["reasons"]) == len(reasons)

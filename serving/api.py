@@ -1,0 +1,190 @@
+"""Routes under ``/v1`` plus ``/healthz`` and ``/readyz``. Each is a thin call into the service."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from serving.deps import Admin, Reader, Scorer, ServiceDep
+from serving.schemas import (
+    ContactIn,
+    ContactOut,
+    Health,
+    ModelOut,
+    Problem,
+    Readiness,
+    ReloadOut,
+    ScoreRequest,
+    ScoreResponse,
+    StoredAccount,
+    StoredInvoice,
+    Worklist,
+)
+from serving.views import account_record, parse_reasons
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "missing or invalid API key"},
+    403: {"model": Problem, "description": "the key's role may not do this"},
+    503: {"model": Problem, "description": "model or score store unavailable"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "unknown id"}}
+BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body is not readable JSON"},
+    413: {"model": Problem, "description": "request body too large"},
+}
+
+health = APIRouter(tags=["health"])
+v1 = APIRouter(prefix="/v1", responses=ERRORS)
+
+
+def json_bytes(payload: bytes) -> Response:
+    return Response(payload, media_type="application/json")
+
+
+@health.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """Alive."""
+    return Health(status="alive")
+
+
+@health.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+def readyz(service: ServiceDep) -> Response:
+    """Ready when a model is loaded and the store answers; 503 with the reason otherwise."""
+    current = service.champion.current
+    try:
+        service.store.ping()
+        store = "ok"
+    except Exception as exc:
+        store = f"unreachable ({type(exc).__name__})"
+    registry = service.champion.registry_error or "ok"
+    ready = current is not None and store == "ok"
+    body = Readiness(
+        status="ready" if ready else "not ready",
+        model_version=current.version if current else None,
+        store=store,
+        registry=registry if current or registry != "ok" else "model not loaded yet",
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@v1.get("/model", response_model=ModelOut)
+def model(service: ServiceDep, _: Reader) -> ModelOut:
+    """The served model: version, training window, test metrics and feature catalogue."""
+    served = service.served()
+    info = served.info
+    return ModelOut(
+        name=str(info.get("name", "")),
+        version=served.version,
+        alias=service.champion.alias,
+        aliases=list(info.get("aliases", [])),
+        trained_at=info.get("trained_at"),
+        loaded_at=served.loaded_at,
+        training_window={k: str(v) for k, v in info.get("training_window", {}).items()},
+        test_metrics=dict(info.get("test_metrics", {})),
+        features=info.get("features", []),
+        registry=service.champion.registry_error or "ok",
+    )
+
+
+@v1.get("/invoices/{invoice_id}", response_model=StoredInvoice, responses=NOT_FOUND)
+def invoice(invoice_id: str, service: ServiceDep, _: Reader) -> dict[str, Any]:
+    """The latest stored score of an invoice."""
+    found = service.store.latest_score("invoice", invoice_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this invoice")
+    found["model_version"] = str(found["model_version"])
+    found["reasons"] = parse_reasons(orjson.dumps(found["reasons"]).decode())
+    return found
+
+
+@v1.get("/accounts/{customer_id}", response_model=StoredAccount, responses=NOT_FOUND)
+async def account(customer_id: str, service: ServiceDep, _: Reader) -> Response:
+    """The latest stored score of an account (customer)."""
+    view = service.view.current
+    if view is not None and (cached := view.account_json.get(customer_id)) is not None:
+        return json_bytes(cached)
+    found = await run_in_threadpool(service.store.latest_score, "account", customer_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this account")
+    found["reasons"] = orjson.dumps(found["reasons"]).decode()
+    return json_bytes(orjson.dumps(account_record(found)))
+
+
+@v1.post(
+    "/score",
+    response_model=ScoreResponse,
+    responses=BODY,
+)
+async def score(request: ScoreRequest, service: ServiceDep, _: Scorer) -> Response:
+    """Score invoices on the fly with the served model: probability, band and top reasons."""
+    limit = service.settings.max_batch
+    if len(request.invoices) > limit:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "invoices"),
+                    "msg": f"at most {limit:,} invoices per request",
+                    "type": "too_long",
+                }
+            ]
+        )
+    version, results = await service.score(request)
+    return json_bytes(orjson.dumps({"model_version": version, "results": results}))
+
+
+@v1.get("/worklist", response_model=Worklist)
+def worklist(
+    service: ServiceDep,
+    _: Reader,
+    as_of: date | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    treatment: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """The ranked outreach list of the latest batch (on ``as_of`` if given)."""
+    import pandas as pd
+
+    frame = service.store.worklist(
+        pd.Timestamp(as_of) if as_of else None, limit=limit, treatment=treatment
+    )
+    items = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    first = items[0] if items else {}
+    return {
+        "as_of": first.get("as_of"),
+        "model_version": str(first["model_version"]) if first else None,
+        "items": items,
+    }
+
+
+@v1.post(
+    "/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED, responses=BODY
+)
+def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> ContactOut:
+    """Record an outreach contact (it counts towards the contact-frequency cap)."""
+    contact_id = service.store.record_contact(
+        customer_id=contact.customer_id,
+        contacted_at=contact.contacted_at or datetime.now(UTC),
+        channel=contact.channel,
+        invoice_id=contact.invoice_id,
+        outcome=contact.outcome,
+        recorded_by=who.name,
+    )
+    return ContactOut(contact_id=contact_id)
+
+
+@v1.post("/admin/reload", response_model=ReloadOut)
+def reload(service: ServiceDep, _: Admin) -> ReloadOut:
+    """Check the registry alias now and swap to its version if it moved."""
+    swapped = service.champion.refresh()
+    service.view.refresh()
+    current = service.champion.current
+    return ReloadOut(
+        model_version=current.version if current else None,
+        swapped=swapped,
+        registry=service.champion.registry_error or "ok",
+    )

@@ -1,0 +1,84 @@
+"""The FastAPI application: ``create_app(settings)``; the model is loaded in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.sessions import SessionMiddleware
+
+from serving import api, pages
+from serving.middleware import Guard
+from serving.service import ModelUnavailable, Service, build_service
+from serving.settings import ServiceSettings
+
+log = logging.getLogger("precollect.serving")
+Builder = Callable[[ServiceSettings], Service]
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """422 with one message per field; the offending input is not echoed back."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _model_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("score store error %s on %s", type(exc).__name__, request.url.path)
+    return JSONResponse({"detail": "score store unavailable"}, status_code=503)
+
+
+def create_app(settings: ServiceSettings | None = None, build: Builder = build_service) -> FastAPI:
+    """The service app; ``build`` makes the :class:`Service` at start-up (tests may swap it)."""
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = build(settings)
+        app.state.service = service
+        app.state.keyring = service.keyring
+        service.start_polling()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="precollect",
+        summary="Late-payment risk scores, reasons and the outreach worklist.",
+        version="1",
+        lifespan=lifespan,
+    )
+    handlers: dict[Any, Any] = {
+        RequestValidationError: _validation_error,
+        ModelUnavailable: _model_unavailable,
+        SQLAlchemyError: _store_unavailable,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)
+    app.include_router(api.health)
+    app.include_router(api.v1)
+    app.include_router(pages.router)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_session_secret(),
+        session_cookie="precollect_session",
+        max_age=settings.session_max_age,
+        same_site="strict",
+        https_only=settings.mode == "production",
+    )
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,95 @@
+"""Request guards: body size limit (413), a request id, and no stack trace ever in a response.
+
+Errors are logged by request id, path and exception type only: never bodies, amounts or
+customer data beyond the ids in the path.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from fastapi import HTTPException, status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("precollect.serving")
+REQUEST_ID = "x-request-id"
+
+
+def too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"request body is larger than {limit:,} bytes"
+    )
+
+
+class Guard:
+    """Pure ASGI middleware around the whole app."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = headers.get(REQUEST_ID.encode(), b"").decode("latin-1")[:64]
+        request_id = request_id or uuid.uuid4().hex
+        limit = self.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _send_json(send, 413, {"detail": str(too_large(limit).detail)}, request_id)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large(limit)
+            return message
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID.encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tagged_send)
+        except Exception as exc:
+            log.error(
+                "unhandled %s on %s %s [request %s]",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
+            if not started:
+                body = {"detail": "internal error", "request_id": request_id}
+                await _send_json(send, 500, body, request_id)
+
+
+async def _send_json(send: Send, code: int, body: dict[str, object], request_id: str) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (REQUEST_ID.encode(), request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

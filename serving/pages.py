@@ -1,0 +1,189 @@
+"""The managers' pages: flagged accounts, one account's risk and reasons, the model. Viewer login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+import pandas as pd
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from serving.charts import waterfall_svg
+from serving.deps import ServiceDep
+from serving.security import PAGES, SESSION_KEY, Principal, session_principal
+from serving.service import ModelUnavailable
+
+TEMPLATES = Path(__file__).parent / "templates" / "pages"
+SORTS = {
+    "amount_at_risk": ("amount_at_risk_total", False),
+    "risk": ("risk", False),
+    "open_amount": ("open_amount", False),
+    "customer": ("customer_id", True),
+}
+router = APIRouter(prefix="/pages", include_in_schema=False)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    env.filters["money"] = lambda v: "" if v is None or pd.isna(v) else f"{v:,.0f}"
+    env.filters["pct"] = lambda v: "" if v is None or pd.isna(v) else f"{v:.0%}"
+    return env
+
+
+ENV = _environment()
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(ENV.get_template(name).render(**context), status_code=status_code)
+
+
+def viewer(request: Request) -> Principal | None:
+    who = session_principal(request)
+    return who if who is not None and who.role in PAGES else None
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/pages/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    """The login form."""
+    return render("login.html", error=None)
+
+
+@router.post("/login")
+def login(request: Request, key: Annotated[str, Form(max_length=256)] = "") -> Response:
+    """Check a viewer's key and open a session."""
+    who = request.app.state.keyring.identify(key) if request.app.state.keyring.enabled else None
+    if who is None and request.app.state.keyring.enabled:
+        return render("login.html", 401, error="That key is not valid.")
+    if who is not None and who.role not in PAGES:
+        return render("login.html", 403, error="That key may not open the managers' pages.")
+    if who is not None:
+        request.session[SESSION_KEY] = {"name": who.name, "role": who.role.value}
+    return RedirectResponse("/pages/accounts", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Close the session."""
+    request.session.clear()
+    return to_login()
+
+
+def _amount(text: str) -> float:
+    """A form's number; empty or unreadable means no threshold."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if value == value and 0 < value < float("inf") else 0.0
+
+
+@router.get("/accounts")
+def accounts(
+    request: Request,
+    service: ServiceDep,
+    band: Annotated[str, Query(max_length=16)] = "",
+    treatment: Annotated[str, Query(max_length=32)] = "",
+    segment: Annotated[str, Query(max_length=64)] = "",
+    min_at_risk: Annotated[str, Query(max_length=32)] = "",
+    sort: Annotated[str, Query(max_length=32)] = "amount_at_risk",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> Response:
+    """Flagged accounts with filters and sorting."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    threshold = _amount(min_at_risk)
+    view = service.view.current
+    if view is None:
+        return render("accounts.html", who=who, view=None, rows=[], options={}, filters={})
+    frame = view.accounts
+    if band:
+        frame = frame[frame["risk_band"] == band]
+    if treatment:
+        frame = frame[frame["treatment"] == treatment]
+    if segment:
+        frame = frame[frame["segment"] == segment]
+    if threshold:
+        frame = frame[frame["amount_at_risk_total"] >= threshold]
+    column, ascending = SORTS.get(sort, SORTS["amount_at_risk"])
+    frame = frame.sort_values([column, "customer_id"], ascending=[ascending, True])
+    options = {
+        "band": sorted(view.accounts["risk_band"].dropna().unique().tolist()),
+        "treatment": sorted(view.accounts["treatment"].dropna().unique().tolist()),
+        "segment": sorted(view.accounts["segment"].dropna().unique().tolist()),
+        "sort": list(SORTS),
+    }
+    filters = {
+        "band": band,
+        "treatment": treatment,
+        "segment": segment,
+        "min_at_risk": threshold,
+        "sort": sort if sort in SORTS else "amount_at_risk",
+    }
+    return render(
+        "accounts.html",
+        who=who,
+        view=view,
+        rows=frame.head(limit).to_dict("records"),
+        total=len(frame),
+        options=options,
+        filters=filters,
+    )
+
+
+@router.get("/accounts/{customer_id}")
+def account(customer_id: str, request: Request, service: ServiceDep) -> Response:
+    """One account: risk, reasons in words, waterfall chart, open invoices, contacts."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    view = service.view.current
+    found = None if view is None else view.accounts[view.accounts["customer_id"] == customer_id]
+    if view is None or found is None or found.empty:
+        return render("missing.html", 404, who=who, customer_id=customer_id)
+    row = found.iloc[0].to_dict()
+    reasons = view.reasons[
+        (view.reasons["level"] == "account") & (view.reasons["key"] == customer_id)
+    ].sort_values("rank")
+    effects = [(r["reason"], float(r["effect"])) for r in reasons.to_dict("records")]
+    risk = row.get("risk")
+    chart = waterfall_svg(view.p_base, effects, float(risk)) if pd.notna(risk) else ""
+    invoices = view.invoices[view.invoices["customer_id"] == customer_id].sort_values(
+        "amount_at_risk", ascending=False
+    )
+    contacts = service.store.contacts(customer_id=customer_id)
+    return render(
+        "account.html",
+        who=who,
+        view=view,
+        account=row,
+        reasons=reasons.to_dict("records"),
+        chart=chart,
+        invoices=invoices.to_dict("records"),
+        contacts=contacts.sort_values("contacted_at", ascending=False).to_dict("records"),
+    )
+
+
+@router.get("/model")
+def model(request: Request, service: ServiceDep) -> Response:
+    """The served model's test metrics and plots."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    try:
+        served = service.served()
+    except ModelUnavailable as exc:
+        return render("missing.html", 503, who=who, customer_id=None, message=str(exc))
+    return render(
+        "model.html",
+        who=who,
+        served=served,
+        info=served.info,
+        registry=service.champion.registry_error or "ok",
+    )

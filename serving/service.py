@@ -1,0 +1,154 @@
+"""Everything a request needs, built once in the app's lifespan: model, history, store, keys."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from features.build import History
+from features.ingest import load_ledger
+from serving import model_info
+from serving.batcher import MicroBatcher
+from serving.champion import Champion, Served
+from serving.online import HistoryIndex, ledger_from_request, score_targets, targets_frame
+from serving.schemas import InvoiceIn, ScoreRequest
+from serving.security import KeyRing
+from serving.settings import ServiceSettings
+from serving.store import ScoreStore
+from serving.views import StoreView
+
+log = logging.getLogger("precollect.serving")
+BATCHED_ROWS = 64
+"""Requests up to this many invoices go through the micro-batcher; bigger ones run alone."""
+
+
+class ModelUnavailable(Exception):
+    """No model could be loaded yet (503)."""
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    invoices: list[InvoiceIn]
+    as_of: date
+    top: int
+
+
+@dataclass
+class Service:
+    settings: ServiceSettings
+    champion: Champion
+    store: ScoreStore
+    view: StoreView
+    history: HistoryIndex
+    keyring: KeyRing
+    batcher: MicroBatcher[ScoreJob, tuple[str, list[dict[str, Any]]]] = field(init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _poller: threading.Thread | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = MicroBatcher(
+            self._score_jobs,
+            size=lambda job: len(job.invoices),
+            wait_seconds=self.settings.batch_wait_ms / 1000,
+            max_rows=4 * BATCHED_ROWS,
+        )
+
+    def served(self) -> Served:
+        current = self.champion.current
+        if current is None:
+            reason = self.champion.registry_error or "not loaded yet"
+            raise ModelUnavailable(f"no model is being served ({reason})")
+        return current
+
+    def _score_jobs(self, jobs: list[ScoreJob]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Score several requests in one call with the same model; split the results."""
+        served = self.served()
+        invoices = [i for job in jobs for i in job.invoices]
+        days = [job.as_of for job in jobs for _ in job.invoices]
+        top = max(job.top for job in jobs)
+        history = self.history.get(served.model.grace_days)
+        results = score_targets(served.model, history, targets_frame(invoices, days), top)
+        out, start = [], 0
+        for job in jobs:
+            part = results[start : start + len(job.invoices)]
+            if job.top < top:
+                for r in part:
+                    r["reasons"] = r["reasons"][: job.top]
+            out.append((served.version, part))
+            start += len(job.invoices)
+        return out
+
+    def _score_with_history(
+        self, request: ScoreRequest, as_of: date
+    ) -> tuple[str, list[dict[str, Any]]]:
+        served = self.served()
+        assert request.history is not None
+        history = History.from_ledger(ledger_from_request(request.history), served.model.grace_days)
+        targets = targets_frame(request.invoices, [as_of] * len(request.invoices))
+        return served.version, score_targets(served.model, history, targets, request.top_reasons)
+
+    async def score(self, request: ScoreRequest) -> tuple[str, list[dict[str, Any]]]:
+        from starlette.concurrency import run_in_threadpool
+
+        as_of = request.as_of or date.today()
+        if request.history is not None:
+            return await run_in_threadpool(self._score_with_history, request, as_of)
+        job = ScoreJob(request.invoices, as_of, request.top_reasons)
+        if len(request.invoices) > BATCHED_ROWS:
+            return (await run_in_threadpool(self._score_jobs, [job]))[0]
+        return await self.batcher.submit(job)
+
+    def poll_once(self) -> None:
+        self.champion.refresh()
+        self.view.refresh()
+
+    def start_polling(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.settings.poll_seconds):
+                self.poll_once()
+
+        self._poller = threading.Thread(target=loop, name="precollect-poll", daemon=True)
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=10)
+        self.store.engine.dispose()
+
+
+def build_service(settings: ServiceSettings) -> Service:
+    """Connect to MLflow and the store, load the ledger history and the model (lifespan)."""
+    model_info.connect(settings.resolved_home())
+    ledger = load_ledger(settings.ledger, settings.mapping) if settings.ledger else None
+    store = ScoreStore(settings.resolved_store_url())
+    try:
+        store.migrate()  # the contacts table must exist even before the first batch
+    except Exception as exc:
+        log.warning("score store not reachable at start-up: %s", type(exc).__name__)
+    service = Service(
+        settings=settings,
+        champion=Champion(
+            settings.model_alias, model_info.resolve, model_info.load, model_info.describe_version
+        ),
+        store=store,
+        view=StoreView(store),
+        history=HistoryIndex(ledger),
+        keyring=KeyRing(settings.keys),
+    )
+    service.poll_once()
+    current = service.champion.current
+    if current is not None:  # index the history and compile the feature kernel before serving
+        service._score_jobs([warmup_job(current)])
+    return service
+
+
+def warmup_job(served: Served) -> ScoreJob:
+    today = date.today()
+    invoice = InvoiceIn(
+        invoice_id="warm-up", customer_id="warm-up", issue_date=today, due_date=today, amount=1.0
+    )
+    return ScoreJob([invoice], today, 3)

@@ -1,0 +1,136 @@
+"""The latest stored batch, held in memory for the account reads and the managers' pages.
+
+Reloaded only when the store's latest batch changes; each account's JSON response is
+serialised once per batch, so a read is a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from serving.store import ScoreStore
+
+ACCOUNT_FIELDS = (
+    "customer_id",
+    "as_of",
+    "model_version",
+    "risk",
+    "risk_band",
+    "open_amount",
+    "overdue_open_amount",
+    "amount_at_risk",
+    "amount_at_risk_total",
+    "open_invoices",
+    "top_reason",
+)
+REASON_FIELDS = ("reason", "direction", "text", "effect")
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def parse_reasons(text: object) -> list[dict[str, Any]]:
+    """The stored JSON list of reasons, keeping the public fields."""
+    if not text or not isinstance(text, str):
+        return []
+    return [{k: r.get(k) for k in REASON_FIELDS} for r in json.loads(text)]
+
+
+def account_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored account row as the API's ``StoredAccount``."""
+    out = {name: _plain(row.get(name)) for name in ACCOUNT_FIELDS}
+    out["model_version"] = str(out["model_version"])
+    out["open_invoices"] = int(out["open_invoices"] or 0)
+    out["reasons"] = parse_reasons(row.get("reasons"))
+    return out
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """One batch's frames, with each account's treatment and segment, and its responses."""
+
+    key: tuple[date, str, Any]
+    as_of: date
+    model_version: str
+    p_base: float
+    accounts: pd.DataFrame
+    invoices: pd.DataFrame
+    reasons: pd.DataFrame
+    account_json: dict[str, bytes] = field(repr=False)
+
+    @classmethod
+    def load(cls, store: ScoreStore, batch: dict[str, Any]) -> BatchView:
+        frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        accounts = frames["account_scores"]
+        invoices = frames["invoice_scores"]
+        work = store.worklist(pd.Timestamp(batch["as_of"]))
+        work = work[work["model_version"].astype(str) == str(batch["model_version"])]
+        treatment = (
+            work.sort_values("rank")
+            .drop_duplicates("customer_id")
+            .set_index("customer_id")["treatment"]
+        )
+        segment = invoices.dropna(subset=["segment"]).drop_duplicates("customer_id")
+        accounts = accounts.assign(
+            treatment=accounts["customer_id"].map(treatment).fillna("none"),
+            segment=accounts["customer_id"].map(segment.set_index("customer_id")["segment"]),
+        )
+        responses = {
+            str(row["customer_id"]): orjson.dumps(account_record(row))
+            for row in accounts.to_dict("records")
+        }
+        return cls(
+            key=(batch["as_of"], str(batch["model_version"]), batch["created_at"]),
+            as_of=batch["as_of"],
+            model_version=str(batch["model_version"]),
+            p_base=float(batch["p_base"]),
+            accounts=accounts,
+            invoices=invoices,
+            reasons=frames["reasons"],
+            account_json=responses,
+        )
+
+
+class StoreView:
+    """Follows the store's latest batch; :meth:`refresh` is called at start and by the poller."""
+
+    def __init__(self, store: ScoreStore) -> None:
+        self.store = store
+        self._view: BatchView | None = None
+        self._lock = threading.Lock()
+        self.error: str | None = None
+
+    @property
+    def current(self) -> BatchView | None:
+        return self._view
+
+    def refresh(self) -> bool:
+        """Reload when the latest batch changed. Returns True when it did."""
+        with self._lock:
+            try:
+                batch = self.store.latest_batch()
+                if batch is None:
+                    return False
+                key = (batch["as_of"], str(batch["model_version"]), batch["created_at"])
+                if self._view is not None and self._view.key == key:
+                    return False
+                self._view = BatchView.load(self.store, batch)
+                self.error = None
+                return True
+            except Exception as exc:  # store down: keep what we have, say so in /readyz
+                self.error = type(exc).__name__
+                return False

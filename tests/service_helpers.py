@@ -1,0 +1,170 @@
+"""Helpers of the service tests: keys, where the test model lives, a real uvicorn process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import mlflow
+import pandas as pd
+
+from features.ingest import load_ledger
+from models import registry, tracking
+from models.model import TrainParams
+from models.promotion import Decision
+from models.scoring import score_ledger
+from models.training import train_on_ledger
+from models.worklist import WorklistConfig, build_worklist
+from serving.security import hash_key
+from serving.store import ScoreStore
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {
+    "scorer": "scorer-key-0123456789",
+    "viewer": "viewer-key-0123456789",
+    "admin": "admin-key-0123456789",
+}
+
+
+def keys_json() -> str:
+    return json.dumps(
+        [{"name": f"{role}-1", "sha256": hash_key(key), "role": role} for role, key in KEYS.items()]
+    )
+
+
+@dataclass
+class Served:
+    """Where the test model and store live, and facts about the stored batch."""
+
+    home: Path
+    store_url: str
+    ledger: Path
+    versions: list[str]
+    as_of: pd.Timestamp
+    account_ids: list[str]
+    invoice_ids: list[str]
+    customers: list[str] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment of a service process using this model, store and ledger."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PRECOLLECT_")}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        env.update(
+            PRECOLLECT_HOME=str(self.home),
+            PRECOLLECT_DATABASE_URL=self.store_url,
+            PRECOLLECT_API_KEYS=keys_json(),
+            PRECOLLECT_API_LEDGER=str(self.ledger),
+            PRECOLLECT_API_POLL_SECONDS="0.5",
+            PRECOLLECT_API_SESSION_SECRET="s" * 40,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            MPLBACKEND="Agg",
+            PYTHONPATH=str(ROOT),
+        )
+        env.update(extra)
+        return env
+
+
+def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served:
+    """Train and register ``n_versions`` models (1 = champion) and store version 1's batch."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    experiment = tracking.configure(home)
+    ledger = load_ledger(ledger_folder)
+    versions: list[str] = []
+    for seed in range(1, n_versions + 1):
+        params = TrainParams(seed=seed)
+        result = train_on_ledger(ledger, params=params)
+        with mlflow.start_run(experiment_id=experiment):
+            _, version = registry.log_training_run(result, params=params, data_fingerprint="test")
+        versions.append(version)
+    registry.apply_decision(versions[0], Decision(True, "test champion"))
+    model, version = registry.load_model("champion")
+    as_of = ledger.last_date()
+    batch = score_ledger(ledger, as_of, model, version)
+    store_url = f"sqlite:///{home / 'store.db'}"
+    store = ScoreStore(store_url)
+    store.migrate()
+    store.write_batch(
+        as_of=batch.as_of,
+        model_version=version,
+        invoices=batch.invoices,
+        accounts=batch.accounts,
+        reasons=batch.reasons,
+        p_base=batch.p_base,
+    )
+    work = build_worklist(batch.invoices, batch.accounts, WorklistConfig(capacity=10), as_of=as_of)
+    store.write_worklist(batch.as_of, version, work)
+    accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)
+    return Served(
+        home=home,
+        store_url=store_url,
+        ledger=ledger_folder,
+        versions=versions,
+        as_of=pd.Timestamp(as_of),
+        account_ids=accounts["customer_id"].astype(str).tolist(),
+        invoice_ids=batch.invoices["invoice_id"].astype(str).tolist(),
+        customers=ledger.invoices["customer_id"].astype(str).unique().tolist(),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Process:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_service(
+    env: dict[str, str], log: Path, workers: int = 1, timeout: float = 120
+) -> Process:
+    """``precollect serve`` on a free port; returns once ``/healthz`` answers."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from precollect.cli import app; app()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    handle = log.open("wb")
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"service exited with {proc.returncode}: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Process(url, proc, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"service did not start: {log.read_text()[-3000:]}")
+
+
+def stop_service(process: Process) -> None:
+    process.proc.terminate()
+    try:
+        process.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.proc.kill()
+
+
+def headers(role: str) -> dict[str, str]:
+    return {"X-API-Key": KEYS[role]}

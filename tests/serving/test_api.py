@@ -1,0 +1,301 @@
+"""The API in process (TestClient, real model and store): auth per role, every error class,
+the same scores as the batch flow, and a registry outage that keeps the last good model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from service_helpers import KEYS, Served, headers, keys_json
+
+from features.ingest import load_ledger
+from serving.app import create_app
+from serving.settings import ServiceSettings
+
+pytestmark = pytest.mark.slow
+MAX_BATCH = 50
+
+
+def settings_for(served: Served, **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "home": served.home,
+        "store_url": served.store_url,
+        "ledger": str(served.ledger),
+        "keys": json.loads(keys_json()),
+        "poll_seconds": 3600,
+        "max_batch": MAX_BATCH,
+        "max_body_bytes": 64 * 1024,
+        **overrides,
+    }
+    return ServiceSettings.model_validate(values)
+
+
+@pytest.fixture(scope="module")
+def client(served: Served) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(served))) as c:
+        yield c
+
+
+def invoice(customer: str = "C000001", **changes: Any) -> dict[str, Any]:
+    return {
+        "invoice_id": "NEW-1",
+        "customer_id": customer,
+        "issue_date": "2025-12-20",
+        "due_date": "2026-01-19",
+        "amount": 1200.0,
+        "currency": "EUR",
+        **changes,
+    }
+
+
+READS = ["/v1/model", "/v1/worklist"]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_reads_need_a_key_and_admit_every_role(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"X-API-Key": "wrong"}).status_code == 401
+    for role in KEYS:
+        assert client.get(path, headers=headers(role)).status_code == 200, role
+
+
+def test_roles_are_enforced_per_action(client: TestClient, served: Served) -> None:
+    body = {"invoices": [invoice()], "as_of": "2025-12-31"}
+    assert client.post("/v1/score", json=body).status_code == 401
+    assert client.post("/v1/score", json=body, headers=headers("viewer")).status_code == 403
+    assert client.post("/v1/score", json=body, headers=headers("scorer")).status_code == 200
+    assert client.post("/v1/score", json=body, headers=headers("admin")).status_code == 200
+    contact = {"customer_id": served.account_ids[0], "channel": "phone", "outcome": "promised"}
+    for role, code in (("scorer", 403), ("viewer", 403), ("admin", 201)):
+        assert client.post("/v1/contacts", json=contact, headers=headers(role)).status_code == code
+    for role, code in (("scorer", 403), ("viewer", 403), ("admin", 200)):
+        assert client.post("/v1/admin/reload", headers=headers(role)).status_code == code
+    denied = client.post("/v1/score", json=body, headers=headers("viewer")).json()
+    assert denied == {"detail": "role 'viewer' may not do this"}
+
+
+def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
+    h = headers("viewer")
+    account = client.get(f"/v1/accounts/{served.account_ids[0]}", headers=h)
+    assert account.status_code == 200
+    body = account.json()
+    assert body["model_version"] == served.versions[0]
+    assert body["as_of"] == str(served.as_of.date())
+    assert body["reasons"] and {"reason", "direction", "text", "effect"} <= set(body["reasons"][0])
+    found = client.get(f"/v1/invoices/{served.invoice_ids[0]}", headers=h).json()
+    assert found["invoice_id"] == served.invoice_ids[0] and 0 <= found["p_late"] <= 1
+    for path in ("/v1/accounts/NOBODY", "/v1/invoices/NO-SUCH-INVOICE"):
+        missing = client.get(path, headers=h)
+        assert missing.status_code == 404 and "no stored score" in missing.json()["detail"]
+
+
+def test_worklist_and_model(client: TestClient, served: Served) -> None:
+    h = headers("scorer")
+    work = client.get("/v1/worklist", params={"limit": 3}, headers=h).json()
+    assert [i["rank"] for i in work["items"]] == [1, 2, 3]
+    treatment = work["items"][0]["treatment"]
+    same = client.get("/v1/worklist", params={"treatment": treatment}, headers=h).json()
+    assert {i["treatment"] for i in same["items"]} == {treatment}
+    model = client.get("/v1/model", headers=h).json()
+    assert model["version"] == served.versions[0] and model["alias"] == "champion"
+    assert model["test_metrics"]["model.roc_auc"] > 0.5
+    assert model["training_window"] and model["registry"] == "ok"
+    assert {"name", "description", "group", "unit"} <= set(model["features"][0])
+
+
+def test_online_scores_equal_the_batch_flow(client: TestClient, served: Served) -> None:
+    """POST /v1/score uses the training feature code: same invoice, same day, same score."""
+    ledger = load_ledger(served.ledger)
+    stored = client.get(f"/v1/invoices/{served.invoice_ids[0]}", headers=headers("scorer"))
+    assert stored.status_code == 200
+    ids = [
+        i
+        for i in served.invoice_ids[:400]
+        if client.get(f"/v1/invoices/{i}", headers=headers("scorer")).json()["risk_band"]
+        != "overdue"
+    ][:20]
+    rows = ledger.invoices.set_index("invoice_id").loc[ids].reset_index()
+    request = {
+        "as_of": str(served.as_of.date()),
+        "top_reasons": 5,
+        "invoices": [
+            {
+                "invoice_id": r["invoice_id"],
+                "customer_id": r["customer_id"],
+                "issue_date": str(r["issue_date"].date()),
+                "due_date": str(r["due_date"].date()),
+                "amount": float(r["amount"]),
+                "currency": None if pd.isna(r.get("currency")) else r["currency"],
+                "disputed": None if pd.isna(r.get("disputed")) else bool(r["disputed"]),
+                "channel": None if pd.isna(r.get("channel")) else r["channel"],
+            }
+            for r in rows.to_dict("records")
+        ],
+    }
+    response = client.post("/v1/score", json=request, headers=headers("scorer"))
+    assert response.status_code == 200, response.text
+    scored = response.json()
+    assert scored["model_version"] == served.versions[0]
+    for result in scored["results"]:
+        batch = client.get(f"/v1/invoices/{result['invoice_id']}", headers=headers("scorer")).json()
+        assert result["p_late"] == pytest.approx(batch["p_late"], abs=1e-9)
+        assert result["risk_band"] == batch["risk_band"]
+        assert [r["text"] for r in result["reasons"]] == [r["text"] for r in batch["reasons"]]
+
+
+def test_scores_new_customers_and_overdue_invoices(client: TestClient) -> None:
+    body = {
+        "as_of": "2025-12-31",
+        "invoices": [
+            invoice("BRAND-NEW", invoice_id="A"),
+            invoice(issue_date="2025-10-01", due_date="2025-10-31", invoice_id="B"),
+        ],
+    }
+    results = client.post("/v1/score", json=body, headers=headers("scorer")).json()["results"]
+    assert [r["invoice_id"] for r in results] == ["A", "B"]
+    assert 0 < results[0]["p_late"] < 1 and results[0]["reasons"]
+    assert results[1]["risk_band"] == "overdue" and results[1]["p_late"] == 1.0
+    assert results[1]["reasons"][0]["text"] == "already 61 days past due"
+
+
+def test_a_request_may_carry_the_history(client: TestClient) -> None:
+    past = [
+        {
+            "invoice_id": f"P{i}",
+            "customer_id": "CARRIED",
+            "issue_date": f"2025-{m:02d}-01",
+            "due_date": f"2025-{m:02d}-28",
+            "amount": 1000.0,
+            "paid_date": f"2025-{m + 1:02d}-20",
+        }
+        for i, m in enumerate(range(1, 11))
+    ]
+    body = {
+        "as_of": "2025-12-31",
+        "invoices": [invoice("CARRIED")],
+        "history": {"invoices": past, "customers": [{"customer_id": "CARRIED", "segment": "smb"}]},
+    }
+    late = client.post("/v1/score", json=body, headers=headers("scorer")).json()["results"][0]
+    body["history"]["invoices"] = [{**p, "paid_date": p["due_date"]} for p in past]  # type: ignore[index]
+    on_time = client.post("/v1/score", json=body, headers=headers("scorer")).json()["results"][0]
+    assert late["p_late"] > on_time["p_late"]  # more late history never lowers the risk
+
+
+BAD_INVOICES = {
+    "nan amount": (b'"amount": NaN', "amount"),
+    "infinite amount": (b'"amount": Infinity', "amount"),
+    "negative amount": (b'"amount": -5', "amount"),
+    "zero amount": (b'"amount": 0', "amount"),
+    "unknown currency": (b'"amount": 5, "currency": "XYZ"', "currency"),
+    "due before issue": (b'"amount": 5, "due_date": "2025-11-01"', "due_date is before issue_date"),
+    "not a date": (b'"amount": 5, "issue_date": "yesterday"', "issue_date"),
+    "extra field": (b'"amount": 5, "colour": "red"', "colour"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INVOICES)
+def test_invalid_invoices_get_422_with_field_messages(client: TestClient, case: str) -> None:
+    fragment, expected = BAD_INVOICES[case]
+    body = (
+        b'{"invoices": [{"invoice_id": "X", "customer_id": "C", "issue_date": "2025-12-01",'
+        b' "due_date": "2025-12-31", ' + fragment + b"}]}"
+    )
+    body = body.replace(
+        b'"due_date": "2025-12-31", "amount": 5, "due_date"', b'"amount": 5, "due_date"'
+    )
+    response = client.post(
+        "/v1/score",
+        content=body,
+        headers={**headers("scorer"), "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert any(expected in " ".join(map(str, e["loc"])) + " " + e["msg"] for e in errors), errors
+    assert "Traceback" not in response.text and "input" not in errors[0]
+
+
+def test_oversize_batch_and_empty_batch_get_422(client: TestClient) -> None:
+    many = {"invoices": [invoice(invoice_id=f"N{i}") for i in range(MAX_BATCH + 1)]}
+    response = client.post("/v1/score", json=many, headers=headers("scorer"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == f"at most {MAX_BATCH} invoices per request"
+    empty = client.post("/v1/score", json={"invoices": []}, headers=headers("scorer"))
+    assert empty.status_code == 422
+
+
+def test_bodies_over_the_limit_get_413(client: TestClient) -> None:
+    big = b'{"invoices": [' + b" " * (70 * 1024) + b"]}"
+    h = {**headers("scorer"), "content-type": "application/json"}
+    assert client.post("/v1/score", content=big, headers=h).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+        yield b'{"invoices": ['
+        for _ in range(80):
+            yield b" " * 1024
+        yield b"]}"
+
+    streamed = client.post("/v1/score", content=chunks(), headers=h)
+    assert streamed.status_code == 413 and "larger than" in streamed.json()["detail"]
+
+
+def test_readyz_when_ready(client: TestClient, served: Served) -> None:
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ready",
+        "model_version": served.versions[0],
+        "store": "ok",
+        "registry": "ok",
+    }
+    assert client.get("/healthz").json() == {"status": "alive"}
+
+
+def test_registry_outage_keeps_the_last_good_model(client: TestClient, served: Served) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    resolve = service.champion._resolve
+
+    def unreachable(alias: str) -> str:
+        raise ConnectionError("registry down")
+
+    service.champion._resolve = unreachable
+    try:
+        reload = client.post("/v1/admin/reload", headers=headers("admin")).json()
+        assert reload["model_version"] == served.versions[0] and not reload["swapped"]
+        assert "registry down" in reload["registry"]
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and "registry down" in ready.json()["registry"]
+        assert (
+            "registry down" in client.get("/v1/model", headers=headers("viewer")).json()["registry"]
+        )
+        body = {"invoices": [invoice()], "as_of": "2025-12-31"}
+        assert client.post("/v1/score", json=body, headers=headers("scorer")).status_code == 200
+    finally:
+        service.champion._resolve = resolve
+        service.champion.refresh()
+
+
+def test_no_model_means_503_with_the_reason(served: Served) -> None:
+    settings = settings_for(served, model_alias="no-such-alias")
+    with TestClient(create_app(settings)) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["model_version"] is None
+        assert "no-such-alias" in ready.json()["registry"] or ready.json()["registry"]
+        body = {"invoices": [invoice()]}
+        scored = c.post("/v1/score", json=body, headers=headers("scorer"))
+        assert scored.status_code == 503 and "no model is being served" in scored.json()["detail"]
+        assert c.get("/v1/model", headers=headers("viewer")).status_code == 503
+
+
+def test_store_unavailable_means_503(served: Served, tmp_path: Any) -> None:
+    settings = settings_for(served, store_url=f"sqlite:///{tmp_path}/missing/dir/store.db")
+    with TestClient(create_app(settings)) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["store"].startswith("unreachable")
+        for path in ("/v1/invoices/X", "/v1/accounts/X", "/v1/worklist"):
+            response = c.get(path, headers=headers("viewer"))
+            assert response.status_code == 503, path
+            assert response.json() == {"detail": "score store unavailable"}

@@ -1,0 +1,78 @@
+"""The managers' pages in headless Chromium against the running service: sign in, filter the
+list, open an account, read its reasons; screenshots of each step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import chromium
+from service_helpers import KEYS, Process
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+
+
+def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+
+        page.goto(f"{service.url}/pages/accounts")
+        assert page.url.endswith("/pages/login")  # not signed in yet
+        page.fill("#key", "not-a-key")
+        page.click("#sign-in")
+        assert "not valid" in page.inner_text("[role=alert]")
+        page.fill("#key", KEYS["scorer"])  # collections systems' keys do not open the pages
+        page.click("#sign-in")
+        assert "may not open" in page.inner_text("[role=alert]")
+        page.screenshot(path=str(SCREENSHOTS / "pages-login.png"))
+
+        page.fill("#key", KEYS["viewer"])
+        page.click("#sign-in")
+        page.wait_for_url("**/pages/accounts")
+        assert "Flagged accounts" in page.inner_text("h1")
+        everyone = page.locator("tr.account-row").count()
+        assert everyone > 5
+        page.screenshot(path=str(SCREENSHOTS / "pages-accounts.png"), full_page=True)
+
+        page.select_option("#band", "high")
+        page.select_option("#sort", "risk")
+        page.click("#apply")
+        page.wait_for_url("**band=high**")
+        rows = page.locator("tr.account-row")
+        assert 0 < rows.count() < everyone
+        assert {rows.nth(i).get_attribute("data-band") for i in range(rows.count())} == {"high"}
+        risks = [
+            float(t.strip("%"))
+            for t in page.locator("tr.account-row td:nth-child(3)").all_inner_texts()
+        ]
+        assert risks == sorted(risks, reverse=True)
+        page.screenshot(path=str(SCREENSHOTS / "pages-accounts-high.png"), full_page=True)
+
+        first = rows.first.locator("a")
+        customer = first.inner_text()
+        first.click()
+        page.wait_for_url(f"**/pages/accounts/{customer}")
+        assert customer in page.inner_text("h1")
+        reasons = page.locator("#reasons li").all_inner_texts()
+        assert reasons and all(("raises risk" in r or "lowers risk" in r) for r in reasons)
+        assert not any("{" in r or "nan" in r.lower() for r in reasons)
+        assert page.locator("#waterfall svg rect").count() >= 3
+        assert page.locator("#invoices tr").count() >= 2
+        page.screenshot(path=str(SCREENSHOTS / "pages-account.png"), full_page=True)
+
+        page.click("text=Model")
+        page.wait_for_url("**/pages/model")
+        assert page.locator("#metrics tr").count() > 5
+        assert page.locator("#plots img").count() >= 3
+        page.screenshot(path=str(SCREENSHOTS / "pages-model.png"), full_page=True)
+
+        page.click("text=Sign out")
+        page.wait_for_url("**/pages/login")
+        page.goto(f"{service.url}/pages/accounts")
+        assert page.url.endswith("/pages/login")
+    assert all(url.startswith((service.url, "data:", "about:")) for url in requests), requests
+    assert (SCREENSHOTS / "pages-account.png").stat().st_size > 10_000

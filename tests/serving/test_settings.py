@@ -1,0 +1,71 @@
+"""The service settings refuse unsafe configurations; keys are stored and compared hashed."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from precollect.cli import app
+from serving.security import KeyRing, hash_key
+from serving.settings import ApiKey, Role, ServiceSettings
+
+KEY = ApiKey(name="ops", sha256=hash_key("secret-key"), role=Role.admin)
+
+
+def test_development_runs_without_keys_and_serves_everyone_as_admin() -> None:
+    settings = ServiceSettings(mode="development")
+    assert not settings.auth_enabled
+    assert settings.max_batch == 10_000 and settings.model_alias == "champion"
+    assert len(settings.resolved_session_secret()) >= 32
+
+
+def test_production_refuses_to_start_without_keys() -> None:
+    with pytest.raises(ValidationError, match="no API keys configured"):
+        ServiceSettings(mode="production", session_secret="x" * 40)
+
+
+def test_production_refuses_a_short_or_missing_session_secret() -> None:
+    with pytest.raises(ValidationError, match="SESSION_SECRET"):
+        ServiceSettings(mode="production", keys=[KEY])
+    with pytest.raises(ValidationError, match="SESSION_SECRET"):
+        ServiceSettings(mode="production", keys=[KEY], session_secret="short")
+    ok = ServiceSettings(mode="production", keys=[KEY], session_secret="x" * 40)
+    assert ok.auth_enabled
+
+
+def test_keys_must_be_sha256_hex_with_unique_names() -> None:
+    with pytest.raises(ValidationError, match="sha256"):
+        ServiceSettings(keys=[{"name": "a", "sha256": "plain-text-key", "role": "admin"}])
+    with pytest.raises(ValidationError, match="unique"):
+        ServiceSettings(keys=[KEY, KEY])
+    with pytest.raises(ValidationError, match="role"):
+        ServiceSettings(keys=[{"name": "a", "sha256": hash_key("k"), "role": "root"}])
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRECOLLECT_API_MODE", "production")
+    monkeypatch.setenv(
+        "PRECOLLECT_API_KEYS", f'[{{"name":"s","sha256":"{hash_key("k")}","role":"scorer"}}]'
+    )
+    monkeypatch.setenv("PRECOLLECT_API_SESSION_SECRET", "y" * 32)
+    monkeypatch.setenv("PRECOLLECT_API_MAX_BATCH", "500")
+    settings = ServiceSettings()
+    assert settings.keys[0].role is Role.scorer and settings.max_batch == 500
+    assert "y" * 32 not in repr(settings)  # the secret is not printed
+
+
+def test_keyring_matches_only_the_right_key() -> None:
+    ring = KeyRing([KEY, ApiKey(name="bot", sha256=hash_key("other"), role=Role.scorer)])
+    assert ring.identify("secret-key") is not None
+    assert ring.identify("secret-key").role is Role.admin  # type: ignore[union-attr]
+    assert ring.identify("other").name == "bot"  # type: ignore[union-attr]
+    assert ring.identify("secret-key ") is None and ring.identify("") is None
+    assert ring.identify(None) is None
+
+
+def test_serve_command_refuses_production_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRECOLLECT_API_KEYS", raising=False)
+    result = CliRunner().invoke(app, ["serve"], env={"PRECOLLECT_API_MODE": "production"})
+    assert result.exit_code == 1
+    assert "no API keys configured" in result.output
