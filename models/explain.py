@@ -8,7 +8,8 @@ once per distinct case of each tree, see :mod:`models.treeshap`): for every invo
 Effects in **probability points** are derived so that they add up exactly to the calibrated
 score: with ``p = calibrated(raw)`` and ``p0 = calibrated(base)``, each feature gets
 ``effect_i = contribution_i / sum(contributions) * (p - p0)``. The calibrator is monotone, so an
-effect always has the sign of its contribution, and ``p0 + sum(effects) == p``.
+effect has the sign of its contribution (but see *cancelling contributions* below), and
+``p0 + sum(effects) == p``.
 
 Two degenerate cases, both possible with an **isotonic** calibrator (a step function):
 
