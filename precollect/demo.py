@@ -104,6 +104,9 @@ def run(workdir: Path) -> None:
         f".venv/bin/mlflow ui --backend-store-uri {trained['tracking_uri']}\n"
         f"- the report: open {report}\n"
         f"- scores and worklist: {workdir / 'scores.csv'} and the store {settings.store_url}\n"
+        f"- the API and the managers' pages (development mode, no keys): "
+        f"PRECOLLECT_API_LEDGER={clean} .venv/bin/precollect serve, then "
+        f"http://127.0.0.1:8000/docs and http://127.0.0.1:8000/pages/accounts\n"
         f"- the command line: .venv/bin/precollect --help"
     )
 
