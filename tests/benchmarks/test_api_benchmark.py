@@ -136,9 +136,7 @@ def _mlflow_serve(served: Served, version: str, log: Path) -> tuple[subprocess.P
         "-h",
         "127.0.0.1",
         "-p",
-        str(port),
-        "-w",
-        str(WORKERS),
+        str(port),  # and mlflow's default worker count
     ]
     proc = subprocess.Popen(  # its own process group: mlflow runs uvicorn workers under bash
         command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
