@@ -247,7 +247,8 @@ def test_api_against_mlflow_serve(tmp_path: Path, small_synthetic: Path) -> None
         mlflow_proc.wait(timeout=30)
 
     print(
-        f"\nAPI benchmark: {os.cpu_count()} cores, {WORKERS} workers each, {SECONDS:.0f} s per run"
+        f"\nAPI benchmark: {os.cpu_count()} cores, precollect {WORKERS} workers, mlflow serve "
+        f"its default workers, {SECONDS:.0f} s per run"
     )
     for name, f in figures.items():
         rows = f" = {f['rps'] * BATCH_ROWS:,.0f} rows/s" if "10k" in name else ""
