@@ -124,9 +124,11 @@ def score_targets(
     reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     if len(ahead_idx):
         ahead = features.iloc[ahead_idx].reset_index(drop=True)
-        exp = explain(model, ahead)
-        p[ahead_idx] = exp.p
-        if top:
+        if not top:  # no reasons asked for: the plain prediction, without SHAP values
+            p[ahead_idx] = model.predict_proba(ahead)
+        else:
+            exp = explain(model, ahead)
+            p[ahead_idx] = exp.p
             long = top_reasons(exp, ahead, top)
             for row, reason, direction, text, effect in zip(
                 long["row"].tolist(),

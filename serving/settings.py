@@ -95,4 +95,6 @@ class ServiceSettings(BaseSettings):
     def resolved_session_secret(self) -> str:
         if self.session_secret is not None:
             return self.session_secret.get_secret_value()
-        return secrets.token_urlsafe(32)  # development: sessions last until restart
+        # development only: each process draws its own, so with several workers a page login
+        # holds only on the worker that made it; production requires a shared secret
+        return secrets.token_urlsafe(32)

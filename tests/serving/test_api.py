@@ -145,6 +145,10 @@ def test_online_scores_equal_the_batch_flow(client: TestClient, served: Served) 
         assert result["p_late"] == pytest.approx(batch["p_late"], abs=1e-9)
         assert result["risk_band"] == batch["risk_band"]
         assert [r["text"] for r in result["reasons"]] == [r["text"] for r in batch["reasons"]]
+    plain = client.post("/v1/score", json={**request, "top_reasons": 0}, headers=headers("scorer"))
+    for with_reasons, without in zip(scored["results"], plain.json()["results"], strict=True):
+        assert without["p_late"] == pytest.approx(with_reasons["p_late"], abs=1e-9)
+        assert without["reasons"] == []
 
 
 def test_scores_new_customers_and_overdue_invoices(client: TestClient) -> None:
