@@ -4,28 +4,66 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import socket
+from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 FACTORY = "serving.app:create_app"
 
 
-class NoDelayH11(H11Protocol):
-    """h11 with Nagle's algorithm off on every connection.
+def _no_delay(transport: asyncio.Transport) -> None:
+    """Nagle's algorithm off on an accepted TCP connection.
 
     With several workers the listening socket is handed to each worker process and asyncio
     no longer sets ``TCP_NODELAY`` on accepted connections; a response written in two parts
     then waits for the client's delayed ACK, about 40 ms per request on keep-alive connections.
     """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class NoDelayH11(H11Protocol):
+    """h11 (pure Python) with ``TCP_NODELAY``: the fallback without httptools."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _no_delay(transport)
         super().connection_made(transport)
+
+
+def _httptools_protocol() -> type[Any] | None:
+    try:  # uvicorn[standard]: httptools' C parser, several times faster than h11
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools not installed
+        return None
+
+    class NoDelayHttpTools(HttpToolsProtocol):
+        """httptools with ``TCP_NODELAY``."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            _no_delay(transport)
+            super().connection_made(transport)
+
+    # uvicorn's worker processes are spawned and get the protocol class pickled, by name
+    NoDelayHttpTools.__qualname__ = "NoDelayHttpTools"
+    return NoDelayHttpTools
+
+
+NoDelayHttpTools = _httptools_protocol()
+
+
+def http_protocol() -> type[Any]:
+    """httptools with ``TCP_NODELAY`` when installed, else h11 with it."""
+    return NoDelayHttpTools or NoDelayH11
+
+
+def event_loop() -> str:
+    """uvloop when installed (a faster loop for many small requests), else asyncio's."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -44,7 +82,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         host=host,
         port=port,
         workers=workers,
-        http=NoDelayH11,
+        http=http_protocol(),
+        loop=event_loop(),
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=10,
