@@ -99,8 +99,9 @@ def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:
     """Contributions and probability effects of every row of a feature frame."""
     values, base = contributions(model, frame)
     raw = base + values.sum(axis=1)
-    p = model.calibrator.predict(raw)
-    p_base = float(model.calibrator.predict(np.array([base]))[0])
+    # one calibrator call for the rows and the base: its fixed cost exceeds a small batch's
+    calibrated = model.calibrator.predict(np.append(raw, base))
+    p, p_base = calibrated[:-1], float(calibrated[-1])
     effects = probability_effects(values, p - p_base)
     return Explanation(model.features, base, values, raw, p_base, p, effects)
 
@@ -160,9 +161,7 @@ def top_reasons(
         text``; ``feature`` is the group's leading feature (largest contribution of the group's
         sign), ``contribution`` and ``effect`` are the group's totals.
     """
-    groups = [describe(f).group for f in explanation.features]
-    names = list(dict.fromkeys(groups))
-    members = [np.array([i for i, g in enumerate(groups) if g == name]) for name in names]
+    names, members = _group_members(tuple(explanation.features))
     contrib = explanation.contributions
     g_contrib = np.column_stack([contrib[:, m].sum(axis=1) for m in members])
     g_effect = np.column_stack([explanation.effects[:, m].sum(axis=1) for m in members])
@@ -182,23 +181,40 @@ def top_reasons(
     chosen = order.ravel()
     keep = g_contrib[rows, chosen] != 0
     rows, chosen = rows[keep], chosen[keep]
-    ranks = np.tile(np.arange(order.shape[1]), len(frame))[keep]
     features = np.array(explanation.features, dtype=object)[leads[rows, chosen]]
-    out = pd.DataFrame(
+    contribution = g_contrib[rows, chosen]
+    values, texts = _values_and_sentences(frame, rows, features)
+    return pd.DataFrame(
         {
             "row": rows,
-            "rank": ranks + 1,
+            "rank": _ranks(rows),
             "group": np.array(names, dtype=object)[chosen],
             "feature": features,
-            "contribution": g_contrib[rows, chosen],
+            "contribution": contribution,
             "effect": g_effect[rows, chosen],
+            "reason": np.array([GROUPS.get(g, g) for g in names], dtype=object)[chosen],
+            "direction": np.where(contribution > 0, "raises risk", "lowers risk"),
+            "value": values,
+            "text": texts,
         }
     )
-    out["reason"] = np.array([GROUPS.get(g, g) for g in names], dtype=object)[chosen]
-    out["direction"] = np.where(out["contribution"] > 0, "raises risk", "lowers risk")
-    out["value"], out["text"] = _values_and_sentences(frame, rows, features)
-    out["rank"] = out.groupby("row").cumcount() + 1
-    return out
+
+
+@cache
+def _group_members(features: tuple[str, ...]) -> tuple[list[str], list[np.ndarray]]:
+    """Business groups in first-seen order and the feature positions of each."""
+    groups = [describe(f).group for f in features]
+    names = list(dict.fromkeys(groups))
+    return names, [np.array([i for i, g in enumerate(groups) if g == name]) for name in names]
+
+
+def _ranks(rows: np.ndarray) -> np.ndarray:
+    """1, 2, ... within each run of equal (sorted) ``rows``."""
+    if not len(rows):
+        return np.zeros(0, dtype="int64")
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    lengths = np.diff(np.r_[starts, len(rows)])
+    return np.arange(len(rows)) - np.repeat(starts, lengths) + 1
 
 
 def _values_and_sentences(

@@ -115,15 +115,15 @@ def score_targets(
     """Probability, band, amounts and top reasons of each target, in request order."""
     features = history.features(targets)
     n = len(features)
-    overdue = (features["days_until_due"].to_numpy("float64") < -model.grace_days) & np.isfinite(
-        features["days_until_due"].to_numpy("float64")
-    )
+    days = features["days_until_due"].to_numpy("float64")
+    overdue = (days < -model.grace_days) & np.isfinite(days)
     ahead_idx = np.flatnonzero(~overdue)
     owed = open_amounts(features)
     p = np.ones(n)
     reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     if len(ahead_idx):
-        ahead = features.iloc[ahead_idx].reset_index(drop=True)
+        # the usual case is nothing overdue: no copy of the frame then
+        ahead = features if len(ahead_idx) == n else features.iloc[ahead_idx].reset_index(drop=True)
         if not top:  # no reasons asked for: the plain prediction, without SHAP values
             p[ahead_idx] = model.predict_proba(ahead)
         else:
@@ -141,7 +141,6 @@ def score_targets(
                 reasons[ahead_idx[row]].append(
                     {"reason": reason, "direction": direction, "text": text, "effect": effect}
                 )
-    days = features["days_until_due"].to_numpy("float64")
     for k in np.flatnonzero(overdue).tolist():
         if top:
             reasons[k].append(
