@@ -53,14 +53,7 @@ def score(
 def store_batch(store_url: str, batch: ScoredBatch) -> None:
     store = ScoreStore(store_url)
     store.migrate()
-    store.write_batch(
-        as_of=batch.as_of,
-        model_version=batch.model_version,
-        invoices=batch.invoices,
-        accounts=batch.accounts,
-        reasons=batch.reasons,
-        p_base=batch.p_base,
-    )
+    store.write_scored(batch)
 
 
 @task(retries=2, retry_delay_seconds=2)

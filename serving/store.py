@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from alembic import command
 from alembic.config import Config
 
 from serving import tables
+
+if TYPE_CHECKING:
+    from models.scoring import ScoredBatch
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CHUNK_ROWS = 20_000
@@ -114,6 +117,18 @@ class ScoreStore:
             connection.execute(sa.text("SELECT 1"))
 
     # -- batches --------------------------------------------------------------------------------
+
+    def write_scored(self, batch: ScoredBatch, progress: Progress | None = None) -> None:
+        """Replace the stored batch with a scoring run's results (see :meth:`write_batch`)."""
+        self.write_batch(
+            as_of=batch.as_of,
+            model_version=batch.model_version,
+            invoices=batch.invoices,
+            accounts=batch.accounts,
+            reasons=batch.reasons,
+            p_base=batch.p_base,
+            progress=progress,
+        )
 
     def write_batch(
         self,

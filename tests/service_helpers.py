@@ -90,14 +90,7 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
     store_url = f"sqlite:///{home / 'store.db'}"
     store = ScoreStore(store_url)
     store.migrate()
-    store.write_batch(
-        as_of=batch.as_of,
-        model_version=version,
-        invoices=batch.invoices,
-        accounts=batch.accounts,
-        reasons=batch.reasons,
-        p_base=batch.p_base,
-    )
+    store.write_scored(batch)
     work = build_worklist(batch.invoices, batch.accounts, WorklistConfig(capacity=10), as_of=as_of)
     store.write_worklist(batch.as_of, version, work)
     accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)

@@ -83,14 +83,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
     store.migrate()
     started = time.perf_counter()
-    store.write_batch(
-        as_of=batch.as_of,
-        model_version=batch.model_version,
-        invoices=batch.invoices,
-        accounts=batch.accounts,
-        reasons=batch.reasons,
-        p_base=batch.p_base,
-    )
+    store.write_scored(batch)
     stages["store write"] = time.perf_counter() - started
 
     total = sum(stages.values())
