@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,8 @@ from sklearn.exceptions import NotFittedError
 from features.catalogue import describe
 
 MAX_CATEGORIES = 50
+FeatureTable: TypeAlias = pd.DataFrame | Mapping[str, np.ndarray]
+"""Feature rows as a frame, or as numpy columns by name (:meth:`features.build.History.columns`)."""
 
 
 @dataclass
@@ -20,7 +24,8 @@ class FeatureEncoder:
 
     Unknown or missing categories become NaN, which LightGBM treats as missing. ``transform``
     converts all numeric columns in one block and codes each categorical column by factorizing
-    it once, so a 1-row request costs about as little as the pandas column selection.
+    it once; given numpy columns instead of a frame (a few online invoices), it skips pandas'
+    column selection.
     """
 
     features: list[str]
@@ -42,18 +47,22 @@ class FeatureEncoder:
         self.codes_ = _code_lookups(self.categories_)
         return self
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """The float matrix in ``features`` order."""
+    def transform(self, frame: FeatureTable) -> np.ndarray:
+        """The float matrix in ``features`` order, from a frame or numpy columns by name."""
         if not self.categories_ and self.categorical:
             raise NotFittedError("FeatureEncoder is not fitted; call fit first")
-        missing = [f for f in self.features if f not in frame.columns]
+        missing = [f for f in self.features if f not in frame]
         if missing:
             raise KeyError(f"feature frame lacks columns {missing}")
         lookups = self._lookups()
-        out = np.empty((len(frame), len(self.features)), dtype="float64")
+        rows = len(frame) if isinstance(frame, pd.DataFrame) else len(frame[self.features[0]])
+        out = np.empty((rows, len(self.features)), dtype="float64")
         numeric = [i for i, name in enumerate(self.features) if name not in lookups]
-        if numeric:
+        if numeric and isinstance(frame, pd.DataFrame):
             out[:, numeric] = _numeric_block(frame[[self.features[i] for i in numeric]])
+        elif numeric:
+            for i in numeric:
+                out[:, i] = _numeric_column(frame[self.features[i]])
         for i, name in enumerate(self.features):
             if name in lookups:
                 out[:, i] = _category_codes(frame[name], lookups[name])
@@ -94,10 +103,17 @@ def _numeric_block(block: pd.DataFrame) -> np.ndarray:
     return block.to_numpy("float64", na_value=np.nan)
 
 
-def _category_codes(values: pd.Series, lookup: dict[str, int]) -> np.ndarray:
+def _numeric_column(values: np.ndarray) -> np.ndarray:
+    """One numpy column as floats; anything that is not a number becomes NaN."""
+    if values.dtype.kind in "biuf":
+        return values.astype("float64", copy=False)
+    return _numeric_block(pd.DataFrame({"column": values}))[:, 0]
+
+
+def _category_codes(values: pd.Series | np.ndarray, lookup: dict[str, int]) -> np.ndarray:
     """Codes of a column's values as text; unknown or missing values give NaN."""
-    if not isinstance(values.dtype, pd.StringDtype):
+    if isinstance(values, pd.Series) and not isinstance(values.dtype, pd.StringDtype):
         values = values.astype("string")
-    codes, uniques = pd.factorize(values)
-    table = np.array([lookup.get(u, np.nan) for u in uniques] + [np.nan], dtype="float64")
+    codes, uniques = pd.factorize(values)  # numpy columns: text, or pd.NA when missing
+    table = np.array([lookup.get(str(u), np.nan) for u in uniques] + [np.nan], dtype="float64")
     return table[codes]  # factorize codes missing values as -1: the trailing NaN

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import GROUPS, Feature, describe
+from models.encoding import FeatureTable
 from models.model import LatePaymentModel
 from models.treeshap import grouped_contrib
 
@@ -77,7 +78,7 @@ class Explanation:
         return pd.DataFrame(values, columns=self.features).T.groupby(groups, sort=False).sum().T
 
 
-def contributions(model: LatePaymentModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+def contributions(model: LatePaymentModel, frame: FeatureTable) -> tuple[np.ndarray, float]:
     """Exact TreeSHAP values (n, f) on the log-odds scale and the base value."""
     matrix = model.encoder.transform(frame)
     if not len(matrix):  # still report the base value for an empty batch
@@ -95,7 +96,7 @@ def _contrib(model: LatePaymentModel, matrix: np.ndarray) -> np.ndarray:
     return np.asarray(model.booster.predict(matrix, pred_contrib=True, num_threads=1))
 
 
-def explain(model: LatePaymentModel, frame: pd.DataFrame) -> Explanation:
+def explain(model: LatePaymentModel, frame: FeatureTable) -> Explanation:
     """Contributions and probability effects of every row of a feature frame."""
     values, base = contributions(model, frame)
     raw = base + values.sum(axis=1)
@@ -152,7 +153,7 @@ def sentence(feature: str, row: pd.Series) -> str:
 
 
 def top_reasons(
-    explanation: Explanation, frame: pd.DataFrame, top: int = TOP_REASONS
+    explanation: Explanation, frame: FeatureTable, top: int = TOP_REASONS
 ) -> pd.DataFrame:
     """The top reasons of every row, one per business group, largest |contribution| first.
 
@@ -177,7 +178,7 @@ def top_reasons(
         ]
     )
     order = np.argsort(-np.abs(g_contrib), axis=1, kind="stable")[:, :top]
-    rows = np.repeat(np.arange(len(frame)), order.shape[1])
+    rows = np.repeat(np.arange(len(contrib)), order.shape[1])
     chosen = order.ravel()
     keep = g_contrib[rows, chosen] != 0
     rows, chosen = rows[keep], chosen[keep]
@@ -218,7 +219,7 @@ def _ranks(rows: np.ndarray) -> np.ndarray:
 
 
 def _values_and_sentences(
-    frame: pd.DataFrame, rows: np.ndarray, features: np.ndarray
+    frame: FeatureTable, rows: np.ndarray, features: np.ndarray
 ) -> tuple[list[object], list[str]]:
     """Each (row, feature) pair's plain value and catalogue sentence.
 
@@ -227,20 +228,22 @@ def _values_and_sentences(
     """
     columns: dict[str, np.ndarray] = {}
     plain: dict[str, np.ndarray] = {}
+    n = len(frame) if isinstance(frame, pd.DataFrame) else len(frame["invoice_id"])
 
     def column(name: str) -> np.ndarray:
         if name not in columns:
+            values = frame[name] if name in frame else np.full(n, None, dtype=object)
             columns[name] = (
-                frame[name].to_numpy(dtype=object)
-                if name in frame.columns
-                else np.full(len(frame), None, dtype=object)
+                values.to_numpy(dtype=object)
+                if isinstance(values, pd.Series)
+                else np.asarray(values, dtype=object)
             )
         return columns[name]
 
     def plain_column(name: str) -> np.ndarray:
         if name not in plain:
             values = column(name)
-            if name in frame.columns and isinstance(frame[name].dtype, np.dtype):
+            if name in frame and isinstance(frame[name].dtype, np.dtype):
                 values = values.copy()  # numpy columns already give Python scalars
                 values[pd.isna(values)] = None
             else:
@@ -325,10 +328,11 @@ def _plain(value: object) -> object:
     return value
 
 
-def open_amounts(frame: pd.DataFrame) -> np.ndarray:
+def open_amounts(frame: FeatureTable) -> np.ndarray:
     """What is still owed on each invoice at its as-of date."""
-    paid_share = frame["paid_share"].fillna(0).to_numpy("float64")
-    return frame["amount"].to_numpy("float64") * (1 - paid_share)
+    paid_share = np.asarray(frame["paid_share"], dtype="float64")
+    amount = np.asarray(frame["amount"], dtype="float64")
+    return amount * (1 - np.where(np.isnan(paid_share), 0.0, paid_share))
 
 
 def account_view(explanation: Explanation, frame: pd.DataFrame) -> pd.DataFrame:

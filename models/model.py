@@ -10,7 +10,7 @@ import pandas as pd
 
 from features.catalogue import CATALOGUE_VERSION, describe
 from models.calibration import Calibrator, choose_calibrator
-from models.encoding import FeatureEncoder
+from models.encoding import FeatureEncoder, FeatureTable
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class LatePaymentModel:
     def features(self) -> list[str]:
         return self.encoder.features
 
-    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+    def raw_score(self, frame: FeatureTable) -> np.ndarray:
         """Log-odds of being late, straight from the booster."""
         return np.asarray(self.booster.predict(self.encoder.transform(frame), raw_score=True))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: FeatureTable) -> np.ndarray:
         """Calibrated probability of being late."""
         return self.calibrator.predict(self.raw_score(frame))
 

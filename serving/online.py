@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.build import History
+from features.build import Columns, History
 from features.ledger import Ledger
 from features.schema import DATE_DTYPE
 from models.explain import explain, open_amounts, top_reasons
@@ -58,21 +58,23 @@ def empty_ledger() -> Ledger:
     return Ledger(invoices=invoices)
 
 
-def targets_frame(invoices: Sequence[InvoiceIn], as_of: Sequence[date]) -> pd.DataFrame:
-    """Request invoices as feature targets, each with its as-of day."""
-    return pd.DataFrame(
-        {
-            "invoice_id": pd.array([i.invoice_id for i in invoices], dtype="string"),
-            "customer_id": pd.array([i.customer_id for i in invoices], dtype="string"),
-            "issue_date": _dates([i.issue_date for i in invoices]),
-            "due_date": _dates([i.due_date for i in invoices]),
-            "amount": np.array([i.amount for i in invoices], dtype="float64"),
-            "currency": pd.array([i.currency for i in invoices], dtype="string"),
-            "disputed": pd.array([i.disputed for i in invoices], dtype="boolean"),
-            "channel": pd.array([i.channel for i in invoices], dtype="string"),
-            "as_of": _dates(list(as_of)),
-        }
-    )
+def target_columns(invoices: Sequence[InvoiceIn], as_of: Sequence[date]) -> Columns:
+    """Request invoices as feature targets (numpy columns), each with its as-of day."""
+
+    def texts(values: list[str | None]) -> np.ndarray:
+        return np.array([pd.NA if v is None else v for v in values], dtype=object)
+
+    return {
+        "invoice_id": np.array([i.invoice_id for i in invoices], dtype=object),
+        "customer_id": np.array([i.customer_id for i in invoices], dtype=object),
+        "issue_date": _dates([i.issue_date for i in invoices]),
+        "due_date": _dates([i.due_date for i in invoices]),
+        "amount": np.array([i.amount for i in invoices], dtype="float64"),
+        "currency": texts([i.currency for i in invoices]),
+        "disputed": np.array([pd.NA if i.disputed is None else i.disputed for i in invoices]),
+        "channel": texts([i.channel for i in invoices]),
+        "as_of": _dates(list(as_of)),
+    }
 
 
 def ledger_from_request(history: HistoryIn) -> Ledger:
@@ -123,20 +125,20 @@ class HistoryIndex:
 
 
 def score_targets(
-    model: LatePaymentModel, history: History, targets: pd.DataFrame, top: int
+    model: LatePaymentModel, history: History, targets: Columns, top: int
 ) -> list[dict[str, Any]]:
     """Probability, band, amounts and top reasons of each target, in request order."""
-    features = history.features(targets)
-    n = len(features)
-    days = features["days_until_due"].to_numpy("float64")
+    features = history.columns(targets)
+    n = len(features["invoice_id"])
+    days = features["days_until_due"]
     overdue = (days < -model.grace_days) & np.isfinite(days)
     ahead_idx = np.flatnonzero(~overdue)
     owed = open_amounts(features)
     p = np.ones(n)
     reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     if len(ahead_idx):
-        # the usual case is nothing overdue: no copy of the frame then
-        ahead = features if len(ahead_idx) == n else features.iloc[ahead_idx].reset_index(drop=True)
+        # the usual case is nothing overdue: no copy of the columns then
+        ahead = features if len(ahead_idx) == n else {k: v[ahead_idx] for k, v in features.items()}
         if not top:  # no reasons asked for: the plain prediction, without SHAP values
             p[ahead_idx] = model.predict_proba(ahead)
         else:
@@ -165,7 +167,7 @@ def score_targets(
                 }
             )
     bands = np.where(overdue, OVERDUE, risk_band(np.clip(p, 0, 1)))
-    as_of = features["as_of"].dt.date.tolist()
+    as_of = features["as_of"].astype("datetime64[D]").tolist()
     return [
         {
             "invoice_id": invoice_id,

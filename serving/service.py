@@ -13,7 +13,7 @@ from features.ingest import load_ledger
 from serving import model_info
 from serving.batcher import MicroBatcher
 from serving.champion import Champion, Served
-from serving.online import HistoryIndex, ledger_from_request, score_targets, targets_frame
+from serving.online import HistoryIndex, ledger_from_request, score_targets, target_columns
 from serving.schemas import InvoiceIn, ScoreRequest
 from serving.security import KeyRing
 from serving.settings import ServiceSettings
@@ -70,7 +70,7 @@ class Service:
         days = [job.as_of for job in jobs for _ in job.invoices]
         top = max(job.top for job in jobs)
         history = self.history.get(served.model.grace_days)
-        results = score_targets(served.model, history, targets_frame(invoices, days), top)
+        results = score_targets(served.model, history, target_columns(invoices, days), top)
         out, start = [], 0
         for job in jobs:
             part = results[start : start + len(job.invoices)]
@@ -87,7 +87,7 @@ class Service:
         served = self.served()
         assert request.history is not None
         history = History.from_ledger(ledger_from_request(request.history), served.model.grace_days)
-        targets = targets_frame(request.invoices, [as_of] * len(request.invoices))
+        targets = target_columns(request.invoices, [as_of] * len(request.invoices))
         return served.version, score_targets(served.model, history, targets, request.top_reasons)
 
     async def score(self, request: ScoreRequest) -> tuple[str, list[dict[str, Any]]]:

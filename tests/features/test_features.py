@@ -12,6 +12,7 @@ from features.build import History, scoring_set, training_set
 from features.catalogue import FEATURES, feature_names
 from features.ledger import Ledger, resolve_paid_dates
 from features.reference import reference_features
+from models.encoding import FeatureEncoder
 
 PROPERTY = settings(
     max_examples=80,
@@ -48,6 +49,26 @@ def test_fast_features_equal_the_reference(data: st.DataObject, ledger: Ledger, 
     fast = History.from_ledger(ledger, grace).features(chosen)
     slow = reference_features(ledger, chosen, grace)
     assert_same_features(fast, slow)
+
+
+@PROPERTY
+@given(st.data(), ledgers(), st.integers(0, 5))
+def test_numpy_columns_give_the_same_features_and_matrix(
+    data: st.DataObject, ledger: Ledger, grace: int
+) -> None:
+    """The API's path (numpy columns in and out, no frames) is the training path."""
+    chosen = data.draw(targets(ledger)).reset_index(drop=True)
+    history = History.from_ledger(ledger, grace)
+    columns = {
+        name: values.to_numpy(dtype=object if values.dtype.kind not in "biufM" else None)
+        for name, values in chosen.items()
+    }
+    frame = history.features(chosen)
+    pd.testing.assert_frame_equal(pd.DataFrame(history.columns(columns)), frame)
+    encoder = FeatureEncoder(feature_names()).fit(frame)
+    np.testing.assert_array_equal(
+        encoder.transform(history.columns(columns)), encoder.transform(frame)
+    )
 
 
 def _future_edit(ledger: Ledger, as_of: pd.Timestamp, data: st.DataObject) -> Ledger:
