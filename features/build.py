@@ -180,7 +180,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _text(values: pd.Series, upper: bool = False) -> np.ndarray:
+def _text(values: pd.Series | np.ndarray, upper: bool = False) -> np.ndarray:
     """Stripped lower-case text (upper-case with ``upper``) as objects, ``pd.NA`` when missing.
 
     Each distinct value is cleaned once, so one row costs no vectorised string machinery.
@@ -362,10 +362,9 @@ def _floats(values: pd.Series | np.ndarray) -> np.ndarray:
     return values.astype("Float64").to_numpy("float64", na_value=np.nan)
 
 
-def _optional(frame: Targets, column: str) -> pd.Series:
+def _optional(frame: Targets, column: str) -> pd.Series | np.ndarray:
     if column in frame:
-        values = frame[column]
-        return values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        return frame[column]
     rows = len(frame) if isinstance(frame, pd.DataFrame) else len(frame["invoice_id"])
     return pd.Series(pd.NA, index=range(rows), dtype="object")
 

@@ -162,6 +162,13 @@ def top_reasons(
         text``; ``feature`` is the group's leading feature (largest contribution of the group's
         sign), ``contribution`` and ``effect`` are the group's totals.
     """
+    return pd.DataFrame(reason_columns(explanation, frame, top))
+
+
+def reason_columns(
+    explanation: Explanation, frame: FeatureTable, top: int = TOP_REASONS
+) -> dict[str, np.ndarray | list[object]]:
+    """:func:`top_reasons` as columns, without the frame (for a few online invoices)."""
     names, members = _group_members(tuple(explanation.features))
     contrib = explanation.contributions
     g_contrib = np.column_stack([contrib[:, m].sum(axis=1) for m in members])
@@ -185,20 +192,18 @@ def top_reasons(
     features = np.array(explanation.features, dtype=object)[leads[rows, chosen]]
     contribution = g_contrib[rows, chosen]
     values, texts = _values_and_sentences(frame, rows, features)
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "rank": _ranks(rows),
-            "group": np.array(names, dtype=object)[chosen],
-            "feature": features,
-            "contribution": contribution,
-            "effect": g_effect[rows, chosen],
-            "reason": np.array([GROUPS.get(g, g) for g in names], dtype=object)[chosen],
-            "direction": np.where(contribution > 0, "raises risk", "lowers risk"),
-            "value": values,
-            "text": texts,
-        }
-    )
+    return {
+        "row": rows,
+        "rank": _ranks(rows),
+        "group": np.array(names, dtype=object)[chosen],
+        "feature": features,
+        "contribution": contribution,
+        "effect": g_effect[rows, chosen],
+        "reason": np.array([GROUPS.get(g, g) for g in names], dtype=object)[chosen],
+        "direction": np.where(contribution > 0, "raises risk", "lowers risk"),
+        "value": values,
+        "text": texts,
+    }
 
 
 @cache

@@ -18,7 +18,7 @@ import pandas as pd
 from features.build import Columns, History
 from features.ledger import Ledger
 from features.schema import DATE_DTYPE
-from models.explain import explain, open_amounts, top_reasons
+from models.explain import explain, open_amounts, reason_columns
 from models.model import LatePaymentModel
 from models.scoring import OVERDUE, risk_band
 from serving.schemas import HistoryIn, InvoiceIn
@@ -71,7 +71,7 @@ def target_columns(invoices: Sequence[InvoiceIn], as_of: Sequence[date]) -> Colu
         "due_date": _dates([i.due_date for i in invoices]),
         "amount": np.array([i.amount for i in invoices], dtype="float64"),
         "currency": texts([i.currency for i in invoices]),
-        "disputed": np.array([pd.NA if i.disputed is None else i.disputed for i in invoices]),
+        "disputed": np.array([np.nan if i.disputed is None else i.disputed for i in invoices]),
         "channel": texts([i.channel for i in invoices]),
         "as_of": _dates(list(as_of)),
     }
@@ -144,13 +144,13 @@ def score_targets(
         else:
             exp = explain(model, ahead)
             p[ahead_idx] = exp.p
-            long = top_reasons(exp, ahead, top)
+            long = reason_columns(exp, ahead, top)
             for row, reason, direction, text, effect in zip(
-                long["row"].tolist(),
-                long["reason"].tolist(),
-                long["direction"].tolist(),
-                long["text"].tolist(),
-                long["effect"].tolist(),
+                np.asarray(long["row"]).tolist(),
+                np.asarray(long["reason"]).tolist(),
+                np.asarray(long["direction"]).tolist(),
+                long["text"],
+                np.asarray(long["effect"]).tolist(),
                 strict=True,
             ):
                 reasons[ahead_idx[row]].append(
