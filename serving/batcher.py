@@ -1,8 +1,9 @@
 """Coalesce concurrent small score requests into one features + predict call.
 
-Per-call overhead (building frames, the booster call) dominates a one-invoice request, so
-requests that arrive within a millisecond or two are scored together in a worker thread and
-each gets its own slice of the results back.
+Per-call overhead (the feature kernel, the booster call) dominates a one-invoice request, so
+requests that arrive while a batch is being scored are scored together as the next batch, in a
+worker thread, and each gets its own slice of the results back. An optional window
+(``wait_seconds``) holds each batch open a little longer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class MicroBatcher(Generic[Job, Result]):
         self,
         run: Callable[[list[Job]], list[Result]],
         size: Callable[[Job], int],
-        wait_seconds: float = 0.001,
+        wait_seconds: float = 0.0,
         max_rows: int = 512,
     ) -> None:
         self._run = run

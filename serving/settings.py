@@ -53,7 +53,13 @@ class ServiceSettings(BaseSettings):
     store_url: str | None = Field(None, description="score store; default PRECOLLECT_DATABASE_URL")
     session_secret: SecretStr | None = Field(None, description="signs the pages' session cookie")
     session_max_age: int = Field(8 * 3600, ge=60)
-    batch_wait_ms: float = Field(1.0, ge=0, le=50, description="micro-batching window")
+    batch_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="micro-batching window; at 0 requests that arrive while a batch is being "
+        "scored form the next one",
+    )
 
     @field_validator("keys")
     @classmethod
