@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
 from serving import api, pages
+from serving.balance import worker_counts
 from serving.middleware import Guard
 from serving.service import ModelUnavailable, Service, build_service
 from serving.settings import ServiceSettings
@@ -53,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None, build: Builder = build_s
         # collector's sight, a full collection no longer walks them (it cost a 10,000-invoice
         # request more than half its time)
         gc.freeze()
+        worker_counts()  # one of several workers: show the others this one from the start
         app.state.service = service
         app.state.keyring = service.keyring
         service.start_polling()

@@ -6,10 +6,15 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from serving.balance import FOLDER_ENV, worker_counts
 
 FACTORY = "serving.app:create_app"
 
@@ -47,6 +52,19 @@ def _httptools_protocol() -> type[Any] | None:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             _no_delay(transport)
             super().connection_made(transport)
+            if (counts := worker_counts()) is not None:
+                counts.add(1)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            if (counts := worker_counts()) is not None:
+                counts.add(-1)
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            counts = worker_counts()
+            if counts is not None and counts.over_share():
+                self.cycle.keep_alive = False  # the client reconnects, to a less busy worker
 
     # uvicorn's worker processes are spawned and get the protocol class pickled, by name
     NoDelayHttpTools.__qualname__ = "NoDelayHttpTools"
@@ -68,14 +86,35 @@ def event_loop() -> str:
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve ``create_app()`` (settings from ``PRECOLLECT_API_*``) on ``host:port``."""
-    import uvicorn
-
     from serving.settings import ServiceSettings
 
     ServiceSettings()  # refuse unsafe settings before any worker starts
     # one request's booster call is tiny: OpenMP threads cost more than they save, and
     # concurrency comes from requests (and workers) instead
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with _worker_counts_folder(workers):
+        _run_uvicorn(host, port, workers)
+
+
+@contextlib.contextmanager
+def _worker_counts_folder(workers: int) -> Iterator[None]:
+    """A shared-memory folder for the workers' connection counts (:mod:`serving.balance`)."""
+    if workers < 2 or os.environ.get(FOLDER_ENV):
+        yield
+        return
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    folder = tempfile.mkdtemp(prefix="precollect-workers-", dir=shm)
+    os.environ[FOLDER_ENV] = folder  # the spawned workers inherit it
+    try:
+        yield
+    finally:
+        os.environ.pop(FOLDER_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         FACTORY,
         factory=True,
