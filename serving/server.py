@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -86,9 +87,13 @@ def event_loop() -> str:
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve ``create_app()`` (settings from ``PRECOLLECT_API_*``) on ``host:port``."""
-    from serving.settings import ServiceSettings
+    from serving.settings import SESSION_SECRET_ENV, ServiceSettings
 
-    ServiceSettings()  # refuse unsafe settings before any worker starts
+    settings = ServiceSettings()  # refuse unsafe settings before any worker starts
+    if settings.session_secret is None:
+        # development mode: one secret for every worker of this run (they inherit it), so a
+        # page login holds whichever worker answers the next request
+        os.environ[SESSION_SECRET_ENV] = secrets.token_urlsafe(32)
     # one request's booster call is tiny: OpenMP threads cost more than they save, and
     # concurrency comes from requests (and workers) instead
     os.environ.setdefault("OMP_NUM_THREADS", "1")

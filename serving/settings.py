@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from precollect.settings import get_settings
 
 MIN_SECRET_CHARS = 32
+SESSION_SECRET_ENV = "PRECOLLECT_API_SESSION_SECRET"
 
 
 class Role(StrEnum):
@@ -101,6 +102,6 @@ class ServiceSettings(BaseSettings):
     def resolved_session_secret(self) -> str:
         if self.session_secret is not None:
             return self.session_secret.get_secret_value()
-        # development only: each process draws its own, so with several workers a page login
-        # holds only on the worker that made it; production requires a shared secret
+        # development only, and only without `precollect serve` (which draws one for all its
+        # workers): an app made in-process, e.g. by a test client; production requires a secret
         return secrets.token_urlsafe(32)

@@ -10,8 +10,9 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
-from service_helpers import Served, headers, start_service, stop_service
+from service_helpers import KEYS, Served, headers, start_service, stop_service
 
 from serving.balance import ConnectionCounts
 
@@ -49,6 +50,7 @@ def test_a_burst_of_connections_ends_up_even_across_workers(served: Served, tmp_
     folder = tmp_path / "counts"
     folder.mkdir()
     env = served.env(PRECOLLECT_WORKER_COUNTS=str(folder), PRECOLLECT_API_POLL_SECONDS="30")
+    del env["PRECOLLECT_API_SESSION_SECRET"]  # development mode draws one for all workers
     process = start_service(env, tmp_path / "service.log", workers=2)
     try:
         deadline = time.monotonic() + 120
@@ -76,7 +78,24 @@ def test_a_burst_of_connections_ends_up_even_across_workers(served: Served, tmp_
         counts = [ConnectionCounts.read(path) for path in folder.iterdir()]
         for conn in connections:
             conn.close()
+        pages = _pages_over_new_connections(process.url)
     finally:
         stop_service(process)
     assert set(statuses) == {200}  # shedding closes connections, never fails a request
     assert sum(counts) == 16 and max(counts) - min(counts) <= 1, counts
+    assert pages == [200] * 20  # a page login holds whichever worker answers
+
+
+def _pages_over_new_connections(url: str) -> list[int]:
+    """Sign in to the pages once, then open the accounts page 20 times, a new connection each."""
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        signed_in = browser.post(
+            "/pages/login", data={"key": KEYS["viewer"]}, follow_redirects=True
+        )
+        assert signed_in.status_code == 200 and "/pages/accounts" in str(signed_in.url)
+        cookies = browser.cookies
+    statuses = []
+    for _ in range(20):
+        with httpx.Client(base_url=url, timeout=30, cookies=cookies) as fresh:
+            statuses.append(fresh.get("/pages/accounts", follow_redirects=False).status_code)
+    return statuses
