@@ -26,7 +26,9 @@ router = APIRouter(prefix="/pages", include_in_schema=False)
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    # the pages' own templates, then the shared ones (the style the report uses too)
+    loader = jinja2.FileSystemLoader([TEMPLATES, TEMPLATES.parent])
+    env = jinja2.Environment(loader=loader, autoescape=True)
     env.filters["money"] = lambda v: "" if v is None or pd.isna(v) else f"{v:,.0f}"
     env.filters["pct"] = lambda v: "" if v is None or pd.isna(v) else f"{v:.0%}"
     return env
