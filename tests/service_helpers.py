@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import mlflow
 import pandas as pd
+from mlflow import MlflowClient
 
 from features.ingest import load_ledger
 from models import registry, tracking
@@ -51,6 +52,11 @@ class Served:
     account_ids: list[str]
     invoice_ids: list[str]
     customers: list[str] = field(default_factory=list)
+
+    def registry(self) -> MlflowClient:
+        """A client of this home's MLflow store, whatever the process-wide MLflow URI is now."""
+        uri = f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment of a service process using this model, store and ledger."""

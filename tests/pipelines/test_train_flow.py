@@ -20,6 +20,12 @@ from pipelines.train import TrainRequest, train_flow
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _own_mlflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flow's home decides the store, not a URI another test's MLflow set-up exported."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 def test_flow_registers_promotes_and_refuses_an_equal_model(
     prefect_harness: None, small_synthetic: Path, tmp_path: Path
 ) -> None:
