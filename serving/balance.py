@@ -19,6 +19,7 @@ import mmap
 import os
 import struct
 import time
+from functools import cache
 from pathlib import Path
 
 FOLDER_ENV = "PRECOLLECT_WORKER_COUNTS"
@@ -102,21 +103,11 @@ class ConnectionCounts:
                 seen[pid] = view
         self._others = seen
 
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            (self.folder / str(self.pid)).unlink()
 
-
-_counts: ConnectionCounts | None = None
-_looked = False
-
-
+@cache
 def worker_counts() -> ConnectionCounts | None:
     """This process's counts when it is one of several workers, else ``None``."""
-    global _counts, _looked
-    if not _looked:
-        _looked = True
-        folder = os.environ.get(FOLDER_ENV)
-        if folder and Path(folder).is_dir():
-            _counts = ConnectionCounts(Path(folder))
-    return _counts
+    folder = os.environ.get(FOLDER_ENV)
+    if folder and Path(folder).is_dir():
+        return ConnectionCounts(Path(folder))
+    return None
