@@ -28,6 +28,13 @@ Targets: TypeAlias = pd.DataFrame | Mapping[str, np.ndarray]
 """Target invoices: a frame, or (for a few online invoices) a mapping of numpy columns."""
 
 
+def row_count(table: pd.DataFrame | Mapping[str, np.ndarray]) -> int:
+    """Rows of a frame or of numpy columns by name."""
+    if isinstance(table, pd.DataFrame):
+        return len(table)
+    return len(next(iter(table.values()), ()))
+
+
 def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Dates as int32 days since 1970; missing dates become ``kernel.NEVER``."""
     if isinstance(dates, pd.Series):
@@ -365,8 +372,7 @@ def _floats(values: pd.Series | np.ndarray) -> np.ndarray:
 def _optional(frame: Targets, column: str) -> pd.Series | np.ndarray:
     if column in frame:
         return frame[column]
-    rows = len(frame) if isinstance(frame, pd.DataFrame) else len(frame["invoice_id"])
-    return pd.Series(pd.NA, index=range(rows), dtype="object")
+    return pd.Series(pd.NA, index=range(row_count(frame)), dtype="object")
 
 
 def open_at(invoices: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:

@@ -11,6 +11,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.exceptions import NotFittedError
 
+from features.build import row_count
 from features.catalogue import describe
 
 MAX_CATEGORIES = 50
@@ -55,8 +56,7 @@ class FeatureEncoder:
         if missing:
             raise KeyError(f"feature frame lacks columns {missing}")
         lookups = self._lookups()
-        rows = len(frame) if isinstance(frame, pd.DataFrame) else len(frame[self.features[0]])
-        out = np.empty((rows, len(self.features)), dtype="float64")
+        out = np.empty((row_count(frame), len(self.features)), dtype="float64")
         numeric = [i for i, name in enumerate(self.features) if name not in lookups]
         if numeric and isinstance(frame, pd.DataFrame):
             out[:, numeric] = _numeric_block(frame[[self.features[i] for i in numeric]])

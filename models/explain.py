@@ -37,6 +37,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from features.build import row_count
 from features.catalogue import GROUPS, Feature, describe
 from models.encoding import FeatureTable
 from models.model import LatePaymentModel
@@ -233,7 +234,7 @@ def _values_and_sentences(
     """
     columns: dict[str, np.ndarray] = {}
     plain: dict[str, np.ndarray] = {}
-    n = len(frame) if isinstance(frame, pd.DataFrame) else len(frame["invoice_id"])
+    n = row_count(frame)
 
     def column(name: str) -> np.ndarray:
         if name not in columns:
