@@ -24,8 +24,13 @@ VERSIONED_PACKAGES = (
 )
 
 
+def local_uri(home: Path) -> str:
+    """The embedded SQLite store of a home."""
+    return f"sqlite:///{(home / 'mlflow.db').resolve()}"
+
+
 def tracking_uri(home: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(home / 'mlflow.db').resolve()}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or local_uri(home)
 
 
 def artifact_root(uri: str) -> str | None:

@@ -55,7 +55,7 @@ class Served:
 
     def registry(self) -> MlflowClient:
         """A client of this home's MLflow store, whatever the process-wide MLflow URI is now."""
-        uri = f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+        uri = tracking.local_uri(self.home)
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def env(self, **extra: str) -> dict[str, str]:
