@@ -2,8 +2,9 @@
 
 Run with ``pytest -m benchmark tests/benchmarks/test_api_benchmark.py -s``. Both servers run at
 the same time on loopback; a load generator (processes of threads, keep-alive connections sending
-prepared requests) drives each scenario for a bounded time. mlflow is sent the ready feature frame; precollect is sent raw invoices and computes the
-features itself (and, unless ``top_reasons=0``, the reasons too). Figures, not pass/fail.
+prepared requests) drives each scenario for a bounded time. mlflow is sent the ready feature
+frame; precollect is sent raw invoices and computes the features itself (and, unless
+``top_reasons=0``, the reasons too). Figures, not pass/fail.
 """
 
 from __future__ import annotations
