@@ -26,16 +26,17 @@ setup: $(STAMP) ## create .venv and install the locked dependencies
 demo: $(STAMP) ## set up, then run the main job end to end on embedded data
 	$(BIN)/python -m precollect.demo
 
-test: $(STAMP) chromium ## set up, then run lint, types and the test suite
+test: $(STAMP) chromium ## set up, then run lint, types, the import layers and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 chromium: ## install Debian's Chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(STAMP) ## ruff and mypy only
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+lint: $(STAMP) ## ruff, mypy and the import layers only
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 bench: $(STAMP) ## run the benchmarks in tests/benchmarks (prints figures)
 	$(BIN)/python -m pytest -s -m benchmark tests/benchmarks

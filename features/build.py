@@ -16,8 +16,9 @@ import pandas as pd
 
 from features import kernel
 from features.catalogue import WINDOWS, feature_names, window_suffix
+from features.kernel import S, W
 from features.labels import UNKNOWN, label_at
-from features.ledger import Ledger
+from features.ledger.ledger import Ledger
 
 EPOCH = np.datetime64("1970-01-01", "D")
 KEYS = ["invoice_id", "customer_id", "as_of"]
@@ -61,17 +62,8 @@ class History:
     customer_codes: pd.Index
     invoice_index: pd.Index
     invoice_customer: np.ndarray
-    offsets: np.ndarray
-    issue: np.ndarray
-    due: np.ndarray
-    paid: np.ndarray
-    amount: np.ndarray
-    disputed: np.ndarray
-    channel: np.ndarray
+    arrays: kernel.LedgerArrays
     channel_codes: pd.Index
-    pay_offsets: np.ndarray
-    pay_date: np.ndarray
-    pay_amount: np.ndarray
     grace_days: int
     feature_columns: tuple[str, ...]
 
@@ -90,17 +82,19 @@ class History:
             customer_codes=pd.Index(uniques),
             invoice_index=pd.Index(invoices["invoice_id"]),
             invoice_customer=codes[order].astype("int64"),
-            offsets=offsets,
-            issue=issue[order],
-            due=to_days(invoices["due_date"]),
-            paid=to_days(invoices["paid_date"]),
-            amount=invoices["amount"].to_numpy("float64"),
-            disputed=_flags(_optional(invoices, "disputed")),
-            channel=channel.astype("int32"),
+            arrays=kernel.LedgerArrays(
+                offsets=offsets,
+                issue=issue[order],
+                due=to_days(invoices["due_date"]),
+                paid=to_days(invoices["paid_date"]),
+                amount=invoices["amount"].to_numpy("float64"),
+                disputed=_flags(_optional(invoices, "disputed")),
+                channel=channel.astype("int32"),
+                pay_offsets=pay_offsets,
+                pay_date=pay_date,
+                pay_amount=pay_amount,
+            ),
             channel_codes=pd.Index(channel_codes),
-            pay_offsets=pay_offsets,
-            pay_date=pay_date,
-            pay_amount=pay_amount,
             grace_days=grace_days,
             feature_columns=ledger.feature_columns,
         )
@@ -130,20 +124,8 @@ class History:
         t_channel = _positions(self.channel_codes, channel)
         windows = np.array([w or 0 for w in WINDOWS], dtype="int32")
         raw = kernel.aggregate(
-            self.offsets,
-            self.issue,
-            self.due,
-            self.paid,
-            self.amount,
-            self.disputed,
-            self.channel,
-            self.pay_offsets,
-            self.pay_date,
-            self.pay_amount,
-            t_customer,
-            t_day,
-            t_self,
-            t_channel.astype("int32"),
+            self.arrays,
+            kernel.Targets(t_customer, t_day, t_self, t_channel.astype("int32")),
             windows,
             self.grace_days,
         )
@@ -272,22 +254,22 @@ def _assemble(
     for w_index, window in enumerate(WINDOWS):
         s = window_suffix(window)
         block = raw[:, w_index * kernel.PER_WINDOW : (w_index + 1) * kernel.PER_WINDOW]
-        count = block[:, kernel.W_COUNT]
-        mean_dtp = _ratio(block[:, kernel.W_SUM_DTP], count)
+        count = block[:, W.count]
+        mean_dtp = _ratio(block[:, W.sum_days_to_pay], count)
         cols[f"settled_count_{s}"] = count
-        cols[f"late_count_{s}"] = block[:, kernel.W_LATE]
-        cols[f"late_share_{s}"] = _ratio(block[:, kernel.W_LATE], count)
-        cols[f"mean_days_late_{s}"] = _ratio(block[:, kernel.W_SUM_DL], count)
-        cols[f"max_days_late_{s}"] = block[:, kernel.W_MAX_DL]
-        cols[f"amount_late_share_{s}"] = _ratio(block[:, kernel.W_LATE_AMT], block[:, kernel.W_AMT])
+        cols[f"late_count_{s}"] = block[:, W.late]
+        cols[f"late_share_{s}"] = _ratio(block[:, W.late], count)
+        cols[f"mean_days_late_{s}"] = _ratio(block[:, W.sum_days_late], count)
+        cols[f"max_days_late_{s}"] = block[:, W.max_days_late]
+        cols[f"amount_late_share_{s}"] = _ratio(block[:, W.late_amount], block[:, W.amount])
         cols[f"mean_days_to_pay_{s}"] = mean_dtp
         if window in (365, None):
-            variance = _ratio(block[:, kernel.W_SUM_DTP2], count) - mean_dtp**2
+            variance = _ratio(block[:, W.sum_days_to_pay_sq], count) - mean_dtp**2
             cols[f"std_days_to_pay_{s}"] = np.sqrt(np.clip(variance, 0, None))
     scalars = raw[:, len(WINDOWS) * kernel.PER_WINDOW :]
 
-    def scalar(index: int) -> np.ndarray:
-        return scalars[:, index]
+    def scalar(field: S) -> np.ndarray:
+        return scalars[:, field]
 
     amount = _floats(targets["amount"])
     issue, due = _datetimes(targets["issue_date"]), _datetimes(targets["due_date"])
@@ -296,42 +278,42 @@ def _assemble(
     credit_limit = _take(profiles.credit_limit, customer, np.nan)
     cols["late_share_trend"] = cols["late_share_90d"] - cols["late_share_365d"]
     cols["days_late_trend"] = cols["mean_days_late_90d"] - cols["mean_days_late_365d"]
-    cols["days_since_last_late"] = day - scalar(kernel.S_LAST_LATE)
-    cols["on_time_streak"] = scalar(kernel.S_STREAK)
-    cols["days_since_last_payment"] = day - scalar(kernel.S_LAST_PAID)
-    undisputed = scalar(kernel.S_N_UNDISPUTED)
-    cols["late_share_undisputed"] = _ratio(scalar(kernel.S_LATE_UNDISPUTED), undisputed)
-    cols["mean_days_to_pay_undisputed"] = _ratio(scalar(kernel.S_SUM_DTP_UNDISPUTED), undisputed)
+    cols["days_since_last_late"] = day - scalar(S.last_late)
+    cols["on_time_streak"] = scalar(S.streak)
+    cols["days_since_last_payment"] = day - scalar(S.last_paid)
+    undisputed = scalar(S.n_undisputed)
+    cols["late_share_undisputed"] = _ratio(scalar(S.late_undisputed), undisputed)
+    cols["mean_days_to_pay_undisputed"] = _ratio(scalar(S.sum_dtp_undisputed), undisputed)
     cols["mean_days_to_pay_same_channel"] = _ratio(
-        scalar(kernel.S_SUM_DTP_SAME_CHANNEL), scalar(kernel.S_N_SAME_CHANNEL)
+        scalar(S.sum_dtp_same_channel), scalar(S.n_same_channel)
     )
-    cols["dispute_rate"] = _ratio(scalar(kernel.S_N_DISPUTED), scalar(kernel.S_N_OTHERS))
+    cols["dispute_rate"] = _ratio(scalar(S.n_disputed), scalar(S.n_others))
     cols["is_new_customer"] = (cols["settled_count_all"] == 0).astype("float64")
-    cols["open_count"] = scalar(kernel.S_OPEN_COUNT)
-    cols["open_amount"] = scalar(kernel.S_OPEN_AMT)
-    cols["partial_open_count"] = scalar(kernel.S_PARTIAL)
-    cols["open_to_credit_limit"] = _ratio(scalar(kernel.S_OPEN_AMT), credit_limit)
-    cols["overdue_count"] = scalar(kernel.S_OVERDUE_COUNT)
-    cols["overdue_amount"] = scalar(kernel.S_OVERDUE_AMT)
-    cols["oldest_overdue_days"] = day - scalar(kernel.S_MIN_OVERDUE_DUE)
+    cols["open_count"] = scalar(S.open_count)
+    cols["open_amount"] = scalar(S.open_amount)
+    cols["partial_open_count"] = scalar(S.partial)
+    cols["open_to_credit_limit"] = _ratio(scalar(S.open_amount), credit_limit)
+    cols["overdue_count"] = scalar(S.overdue_count)
+    cols["overdue_amount"] = scalar(S.overdue_amount)
+    cols["oldest_overdue_days"] = day - scalar(S.min_overdue_due)
     cols["amount"] = amount
-    usual = _ratio(scalar(kernel.S_SUM_AMT), scalar(kernel.S_N_OTHERS))
+    usual = _ratio(scalar(S.sum_amount), scalar(S.n_others))
     cols["amount_vs_usual"] = _ratio(amount, usual)
     cols["terms_days"] = _whole_days(due, issue)
     cols["days_until_due"] = to_days(due).astype("float64") - day
-    cols["paid_share"] = _ratio(scalar(kernel.S_SELF_PAID), amount)
+    cols["paid_share"] = _ratio(scalar(S.self_paid), amount)
     cols["disputed"] = _floats(_optional(targets, "disputed"))
     cols["channel"] = channel
     cols["currency"] = _text(_optional(targets, "currency"), upper=True)
     cols.update(_calendar(issue))
     since = _take(profiles.since, customer, np.nan)
-    first_seen = np.fmin(scalar(kernel.S_FIRST_ISSUE), issue_day)
+    first_seen = np.fmin(scalar(S.first_issue), issue_day)
     cols["tenure_days"] = day - np.where(np.isnan(since), first_seen, since)
-    cols["invoices_30d"] = scalar(kernel.S_ISSUED_30D)
+    cols["invoices_30d"] = scalar(S.issued_30d)
     # usual monthly pace over the last year, or over the relationship so far when shorter
-    span = np.clip(day - scalar(kernel.S_FIRST_ISSUE), 30, 365)
-    usual_monthly = scalar(kernel.S_ISSUED_365D) * 30 / span
-    cols["velocity_ratio"] = _ratio(scalar(kernel.S_ISSUED_30D), usual_monthly)
+    span = np.clip(day - scalar(S.first_issue), 30, 365)
+    usual_monthly = scalar(S.issued_365d) * 30 / span
+    cols["velocity_ratio"] = _ratio(scalar(S.issued_30d), usual_monthly)
     cols["credit_limit"] = credit_limit
     cols["segment"] = _take(profiles.segment, customer, pd.NA)
     cols["country"] = _take(profiles.country, customer, pd.NA)

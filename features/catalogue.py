@@ -387,10 +387,6 @@ def feature_names(extra: tuple[str, ...] = ()) -> list[str]:
     return [f.name for f in FEATURES] + list(extra)
 
 
-def categorical_names(extra_categorical: tuple[str, ...] = ()) -> list[str]:
-    return [f.name for f in FEATURES if f.kind == "categorical"] + list(extra_categorical)
-
-
 def describe(name: str) -> Feature:
     """The catalogue entry of ``name``; extra ledger columns get a generic one."""
     if name in BY_NAME:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import scoring_set, training_set
-from features.ledger import Ledger
+from features.ledger.ledger import Ledger
 
 Mode = Literal["training", "scoring"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import WINDOWS, feature_names, window_suffix
-from features.ledger import Ledger
+from features.ledger.ledger import Ledger
 
 NAN = math.nan
 

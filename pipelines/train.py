@@ -14,33 +14,34 @@ import pandas as pd
 from prefect import flow, task
 
 from features.catalogue import feature_names
-from features.ingest import load_ledger
-from features.ledger import Ledger
-from models import registry, tracking
-from models.model import TrainParams
-from models.promotion import Decision, PromotionPolicy, decide
-from models.split import TimeSplit, make_split, split_frame
-from models.training import MODEL_KEY, TrainingResult, prepare_training_frame, train_and_evaluate
+from features.ledger.ledger import Ledger
+from models.registry import registry, tracking
+from models.registry.promotion import Decision, PromotionPolicy, decide
+from models.training.fit import TrainParams
+from models.training.split import TimeSplit, make_split, split_frame
+from models.training.train import (
+    MODEL_KEY,
+    TrainingResult,
+    prepare_training_frame,
+    train_and_evaluate,
+)
+from pipelines.tasks import load
+from serving.settings import Settings
 
 
 @dataclass(frozen=True)
 class TrainRequest:
+    """What the user chose for this training; home, grace days and limits come from settings."""
+
     ledger: str
-    home: Path
     mapping: Path | None = None
     as_of: pd.Timestamp | None = None
     test_from: pd.Timestamp | None = None
     valid_from: pd.Timestamp | None = None
     params: TrainParams = field(default_factory=TrainParams)
     tune_trials: int = 0
-    grace_days: int = 0
-    max_bad_fraction: float = 0.05
-    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
-
-
-@task(retries=2, retry_delay_seconds=2)
-def load(ledger: str, mapping: Path | None, max_bad_fraction: float) -> Ledger:
-    return load_ledger(ledger, mapping, max_bad_fraction=max_bad_fraction)
+    policy: PromotionPolicy | None = None
+    """[default: the settings' promotion policy]"""
 
 
 @task
@@ -62,7 +63,7 @@ def split(
 def tune_params(
     frame: pd.DataFrame, time_split: TimeSplit, features: list[str], trials: int, base: TrainParams
 ) -> TrainParams:
-    from models.tuning import tune
+    from models.training.tuning import tune
 
     train, valid, _ = split_frame(frame, time_split)
     return tune(train, valid, features, trials, base)
@@ -99,10 +100,11 @@ def decide_promotion(
 @flow(name="train", log_prints=True)
 def train_flow(request: TrainRequest) -> dict[str, Any]:
     """Load and validate, build the training set, split by time, fit, evaluate, log, register."""
-    experiment_id = tracking.configure(request.home)
-    ledger = load(request.ledger, request.mapping, request.max_bad_fraction)
+    settings = Settings()
+    experiment_id = tracking.configure(settings.home)
+    ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
     as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
-    frame = build_training_frame(ledger, as_of, request.grace_days)
+    frame = build_training_frame(ledger, as_of, settings.grace_days)
     time_split = split(frame, as_of, request.test_from, request.valid_from)
     features = feature_names(ledger.feature_columns)
     with mlflow.start_run(
@@ -111,9 +113,10 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
         params = request.params
         if request.tune_trials:
             params = tune_params(frame, time_split, features, request.tune_trials, params)
-        result = fit_and_evaluate(frame, time_split, features, params, request.grace_days)
+        result = fit_and_evaluate(frame, time_split, features, params, settings.grace_days)
         run_id, version = log_and_register(result, params, ledger.fingerprint())
-        decision = decide_promotion(result, version, run.info.run_id, request.policy)
+        policy = request.policy or settings.training.policy()
+        decision = decide_promotion(result, version, run.info.run_id, policy)
     print(
         f"model version {version}: {'promoted to champion' if decision.promote else 'kept as challenger'} ({decision.reason})"
     )

@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.errors import ContractViolation, LedgerError
-from precollect.settings import get_settings
+from features.ledger.errors import ContractViolation, LedgerError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from features.ledger import Ledger
+    from features.ledger.ledger import Ledger
+    from serving.settings import Settings
 
 app = typer.Typer(
     help="precollect: predict late invoices before they fall due, explain why, rank whom to contact.",
@@ -34,6 +34,24 @@ LedgerOpt = Annotated[
 MappingOpt = Annotated[
     Path | None, typer.Option("--mapping", help="TOML mapping of your export to the ledger")
 ]
+CapacityOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="human contacts per day [default: PRECOLLECT_WORKLIST_CAPACITY, else the "
+        "playbook's, else 50]"
+    ),
+]
+PlaybookOpt = Annotated[
+    Path | None,
+    typer.Option(help="TOML worklist rules and limits [default: PRECOLLECT_WORKLIST_PLAYBOOK]"),
+]
+
+
+def settings() -> Settings:
+    """The settings, read from the environment when a command runs."""
+    from serving.settings import Settings
+
+    return Settings()
 
 
 def fail(message: str) -> typer.Exit:
@@ -83,10 +101,10 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate a ledger, write it clean (Parquet) with a quarantine of bad rows and a report."""
-    from features.ingest import ingest as run_ingest
-    from features.ingest import write_outputs
+    from features.ledger.ingest import ingest as run_ingest
+    from features.ledger.ingest import write_outputs
 
-    limit = get_settings().max_bad_fraction if max_bad_fraction is None else max_bad_fraction
+    limit = settings().max_bad_fraction if max_bad_fraction is None else max_bad_fraction
     try:
         with console.status("reading and validating the ledger"):
             result = run_ingest(ledger, mapping)
@@ -99,20 +117,17 @@ def ingest(
 
 
 def write_frame(frame: pd.DataFrame, out: Path) -> None:
-    """Write a frame as Parquet, or CSV when the name ends in .csv."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_parquet(out, index=False)
+    from serving.store.publish import write_frame as write
+
+    write(frame, out)
 
 
 def load_or_fail(ledger: str, mapping: Path | None) -> Ledger:
-    from features.ingest import load_ledger
+    from features.ledger.ingest import load_ledger
 
     try:
         with console.status("reading and validating the ledger"):
-            return load_ledger(ledger, mapping, max_bad_fraction=get_settings().max_bad_fraction)
+            return load_ledger(ledger, mapping, max_bad_fraction=settings().max_bad_fraction)
     except (LedgerError, ContractViolation) as exc:
         raise fail(str(exc)) from None
 
@@ -139,7 +154,7 @@ def features(
 
     book = load_or_fail(ledger, mapping)
     day = pd.Timestamp(parse_day(as_of) or book.last_date())
-    grace = get_settings().grace_days if grace_days is None else grace_days
+    grace = settings().grace_days if grace_days is None else grace_days
     with console.status("computing features"):
         build = training_set if training else scoring_set
         frame = build(book, day, grace_days=grace)
@@ -168,35 +183,47 @@ def train(
     valid_from: Annotated[
         str | None, typer.Option(help="first issue date of the validation window")
     ] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="random seed [default: PRECOLLECT_TRAIN_SEED, else 0]")
+    ] = None,
     tune: Annotated[int, typer.Option(min=0, help="Optuna trials (0 = no tuning)")] = 0,
     metrics_out: Annotated[
         Path | None, typer.Option(help="write every metric as JSON here")
     ] = None,
-    auc_margin: Annotated[float, typer.Option(help="promotion: AUC gain needed")] = 0.0,
-    ece_tolerance: Annotated[float, typer.Option(help="promotion: ECE loss allowed")] = 0.02,
+    auc_margin: Annotated[
+        float | None,
+        typer.Option(
+            help="promotion: AUC gain needed [default: PRECOLLECT_TRAIN_AUC_MARGIN, else 0]"
+        ),
+    ] = None,
+    ece_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            help="promotion: ECE loss allowed [default: PRECOLLECT_TRAIN_ECE_TOLERANCE, else 0.02]"
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate against baselines, log to MLflow, register and maybe promote a model."""
     from pipelines.runtime import use_local_defaults
 
     use_local_defaults()
-    from models.model import TrainParams
-    from models.promotion import PromotionPolicy
+    from models.registry.promotion import PromotionPolicy
+    from models.training.fit import TrainParams
     from pipelines.train import TrainRequest, train_flow
 
-    settings = get_settings()
+    training = settings().training
     request = TrainRequest(
         ledger=ledger,
-        home=settings.home,
         mapping=mapping,
         as_of=_day_or_none(as_of),
         test_from=_day_or_none(test_from),
         valid_from=_day_or_none(valid_from),
-        params=TrainParams(seed=seed),
+        params=TrainParams(seed=training.seed if seed is None else seed),
         tune_trials=tune,
-        grace_days=settings.grace_days,
-        max_bad_fraction=settings.max_bad_fraction,
-        policy=PromotionPolicy(auc_margin=auc_margin, ece_tolerance=ece_tolerance),
+        policy=PromotionPolicy(
+            auc_margin=training.auc_margin if auc_margin is None else auc_margin,
+            ece_tolerance=training.ece_tolerance if ece_tolerance is None else ece_tolerance,
+        ),
     )
     try:
         with console.status("training (Prefect flow 'train')"):
@@ -241,9 +268,9 @@ def promote(
     """Make a model version the champion by hand, recording the reason."""
     from mlflow.exceptions import MlflowException
 
-    from models import registry, tracking
+    from models.registry import registry, tracking
 
-    tracking.configure(get_settings().home)
+    tracking.configure(settings().home)
     try:
         registry.promote_by_hand(version, reason)
     except MlflowException as exc:
@@ -294,33 +321,34 @@ def score(
         str | None, typer.Option(help="score the invoices open then [default: last ledger date]")
     ] = None,
     mapping: MappingOpt = None,
-    model_alias: Annotated[str, typer.Option(help="registry alias or version")] = "champion",
+    model_alias: Annotated[
+        str | None,
+        typer.Option(
+            help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="also write scores to this .csv/.parquet")
     ] = None,
-    capacity: Annotated[
-        int | None, typer.Option(help="daily human contacts for the worklist")
-    ] = None,
-    playbook: Annotated[Path | None, typer.Option(help="TOML worklist rules and limits")] = None,
+    capacity: CapacityOpt = None,
+    playbook: PlaybookOpt = None,
 ) -> None:
     """Score and explain the open invoices, store the batch, and build today's worklist."""
     from pipelines.runtime import use_local_defaults
 
     use_local_defaults()
-    from models.worklist import load_config
     from pipelines.score import ScoreRequest, score_flow
 
-    settings = get_settings()
+    current = settings()
+    alias = model_alias or current.model_alias
     request = ScoreRequest(
         ledger=ledger,
-        home=settings.home,
-        store_url=settings.store_url,
         as_of=_day_or_none(as_of),
         mapping=mapping,
-        model_alias=model_alias,
+        model_alias=alias,
         out=out,
-        max_bad_fraction=settings.max_bad_fraction,
-        worklist=load_config(playbook, capacity),
+        capacity=capacity,
+        playbook=playbook,
     )
     try:
         with console.status("scoring (Prefect flow 'score')"):
@@ -329,14 +357,12 @@ def score(
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
         if type(exc).__name__ == "MlflowException":
-            raise fail(
-                f"no model '{model_alias}' in the registry: run precollect train first"
-            ) from None
+            raise fail(f"no model '{alias}' in the registry: run precollect train first") from None
         raise
     console.print(
         f"scored {summary['invoices']:,} open invoices of {summary['accounts']:,} accounts "
         f"as of {summary['as_of']} with model version {summary['model_version']}; "
-        f"stored in {_redacted(settings.store_url)}"
+        f"stored in {_redacted(current.store_url)}"
     )
     print_worklist(summary["worklist"])
 
@@ -348,9 +374,9 @@ def _redacted(url: str) -> str:
 
 
 def _stored_batch(as_of: str | None) -> dict:
-    from serving.store import ScoreStore
+    from serving.store.store import ScoreStore
 
-    store = ScoreStore(get_settings().store_url)
+    store = ScoreStore(settings().store_url)
     store.migrate()
     batch = store.latest_batch(_day_or_none(as_of))
     if batch is None:
@@ -365,27 +391,26 @@ def worklist(
     as_of: Annotated[
         str | None, typer.Option(help="date of the stored scores [default: latest]")
     ] = None,
-    capacity: Annotated[int | None, typer.Option(help="daily human contacts [default: 50]")] = None,
-    playbook: Annotated[Path | None, typer.Option(help="TOML worklist rules and limits")] = None,
+    capacity: CapacityOpt = None,
+    playbook: PlaybookOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="also write the worklist to .csv/.parquet")
     ] = None,
 ) -> None:
     """Rebuild the ranked outreach worklist from stored scores (also written to the store)."""
-    from models.worklist import build_worklist, load_config
+    from serving.store.publish import rebuild_worklist
 
     batch = _stored_batch(as_of)
     store = batch["store"]
     frames = store.batch_frames(batch["as_of"], batch["model_version"])
-    work = build_worklist(
+    work = rebuild_worklist(
+        store,
         frames["invoice_scores"],
         frames["account_scores"],
-        load_config(playbook, capacity),
-        contacts=store.contacts(),
-        flags=store.flags(),
-        as_of=pd_timestamp(batch["as_of"]),
+        pd_timestamp(batch["as_of"]),
+        batch["model_version"],
+        settings().worklist.config(capacity, playbook),
     )
-    store.write_worklist(batch["as_of"], batch["model_version"], work)
     if out is not None:
         write_frame(work, out)
     print_worklist(work)
@@ -443,14 +468,15 @@ def backtest(
     import mlflow
     from rich.progress import Progress
 
-    from models import registry, tracking
-    from models.backtest import backtest_figure, run_backtest
+    from models.decisions.backtest import backtest_figure, run_backtest
+    from models.registry import registry, tracking
+    from models.registry.aliases import CHAMPION
 
     book = load_or_fail(ledger, mapping)
     start, end = _day_or_none(from_), _day_or_none(to)
     assert start is not None and end is not None
-    experiment = tracking.configure(get_settings().home)
-    model = registry.load_model("champion")[0] if champion else None
+    experiment = tracking.configure(settings().home)
+    model = registry.load_model(CHAMPION)[0] if champion else None
     days = (end - start).days + 1
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replaying days", total=days)
@@ -461,7 +487,7 @@ def backtest(
             capacity,
             model=model,
             retrain_every=retrain_every,
-            grace_days=get_settings().grace_days,
+            grace_days=settings().grace_days,
             progress=lambda _day: progress.advance(task),
         )
     with mlflow.start_run(experiment_id=experiment, run_name=f"backtest {from_} to {to}"):
@@ -497,9 +523,9 @@ def import_contacts(
     """Record past outreach contacts (they count towards the contact-frequency cap)."""
     import pandas as pd
 
-    from serving.store import ScoreStore
+    from serving.store.store import ScoreStore
 
-    store = ScoreStore(get_settings().store_url)
+    store = ScoreStore(settings().store_url)
     store.migrate()
     frame = pd.read_csv(file, dtype=str)
     missing = {"customer_id", "contacted_at", "channel"} - set(frame.columns)
@@ -526,9 +552,9 @@ def import_flags(
     """Set do-not-contact flags and collector queues per customer."""
     import pandas as pd
 
-    from serving.store import ScoreStore
+    from serving.store.store import ScoreStore
 
-    store = ScoreStore(get_settings().store_url)
+    store = ScoreStore(settings().store_url)
     store.migrate()
     frame = pd.read_csv(file, dtype=str)
     frame["do_not_contact"] = frame["do_not_contact"].str.lower().isin(["yes", "true", "1", "y"])

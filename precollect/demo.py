@@ -14,28 +14,28 @@ from pathlib import Path
 
 from rich.console import Console
 
-from features.ingest import ingest, write_outputs
+from features.ledger.ingest import ingest, write_outputs
 from pipelines.runtime import use_local_defaults
-from precollect.settings import get_settings
+from serving.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 IBM_SAMPLE = ROOT / "data" / "samples" / "ibm-ar"
 DEMO_CUSTOMERS = 400
 DEMO_INVOICES = 40_000
+DEMO_CAPACITY = 25
 
 console = Console(width=130)
 
 
 def run(workdir: Path) -> None:
     use_local_defaults()
-    from models.worklist import WorklistConfig
     from pipelines.score import ScoreRequest, score_flow
     from pipelines.train import TrainRequest, train_flow
     from precollect.cli import print_ingest_summary, print_metrics, print_worklist
     from precollect.synth import generate_ledger
     from serving.report import render_report
 
-    settings = get_settings()
+    settings = Settings()
     console.rule("[bold]1. ledger contract: the IBM accounts-receivable sample")
     sample = ingest(IBM_SAMPLE, IBM_SAMPLE / "mapping.toml")
     write_outputs(sample, workdir / "ibm-ar")
@@ -58,7 +58,7 @@ def run(workdir: Path) -> None:
     print_ingest_summary(synthetic.report())
 
     console.rule("[bold]2. train, evaluate against baselines, register (Prefect flow 'train')")
-    trained = train_flow(TrainRequest(ledger=str(clean), home=settings.home))
+    trained = train_flow(TrainRequest(ledger=str(clean)))
     print_metrics(trained["metrics"])
     console.print(
         f"model version {trained['model_version']}: "
@@ -67,13 +67,7 @@ def run(workdir: Path) -> None:
 
     console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
     scored = score_flow(
-        ScoreRequest(
-            ledger=str(clean),
-            home=settings.home,
-            store_url=settings.store_url,
-            out=workdir / "scores.csv",
-            worklist=WorklistConfig(capacity=25),
-        )
+        ScoreRequest(ledger=str(clean), out=workdir / "scores.csv", capacity=DEMO_CAPACITY)
     )
     batch = scored["batch"]
     console.print(
@@ -112,7 +106,7 @@ def run(workdir: Path) -> None:
 
 
 def main() -> None:
-    run(get_settings().generated_dir)
+    run(Settings().generated_dir)
 
 
 if __name__ == "__main__":

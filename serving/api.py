@@ -26,7 +26,7 @@ from serving.schemas import (
     StoredInvoice,
     Worklist,
 )
-from serving.views import account_record, parse_reasons
+from serving.views import account_record
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing or invalid API key"},
@@ -98,9 +98,7 @@ def invoice(invoice_id: str, service: ServiceDep, _: Reader) -> dict[str, Any]:
     found = service.store.latest_score("invoice", invoice_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this invoice")
-    found["model_version"] = str(found["model_version"])
-    found["reasons"] = parse_reasons(orjson.dumps(found["reasons"]).decode())
-    return found
+    return {**found, "model_version": str(found["model_version"])}
 
 
 @v1.get("/accounts/{customer_id}", response_model=StoredAccount, responses=NOT_FOUND)
@@ -112,7 +110,6 @@ async def account(customer_id: str, service: ServiceDep, _: Reader) -> Response:
     found = await run_in_threadpool(service.store.latest_score, "account", customer_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this account")
-    found["reasons"] = orjson.dumps(found["reasons"]).decode()
     return json_bytes(orjson.dumps(account_record(found)))
 
 
@@ -123,7 +120,7 @@ async def account(customer_id: str, service: ServiceDep, _: Reader) -> Response:
 )
 async def score(request: ScoreRequest, service: ServiceDep, _: Scorer) -> Response:
     """Score invoices on the fly with the served model: probability, band and top reasons."""
-    limit = service.settings.max_batch
+    limit = service.settings.api.max_batch
     if len(request.invoices) > limit:
         raise RequestValidationError(
             [

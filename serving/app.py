@@ -18,10 +18,10 @@ from serving import api, pages
 from serving.balance import worker_counts
 from serving.middleware import Guard
 from serving.service import ModelUnavailable, Service, build_service
-from serving.settings import ServiceSettings
+from serving.settings import Settings
 
 log = logging.getLogger("precollect.serving")
-Builder = Callable[[ServiceSettings], Service]
+Builder = Callable[[Settings], Service]
 
 
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -43,9 +43,10 @@ def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "score store unavailable"}, status_code=503)
 
 
-def create_app(settings: ServiceSettings | None = None, build: Builder = build_service) -> FastAPI:
+def create_app(settings: Settings | None = None, build: Builder = build_service) -> FastAPI:
     """The service app; ``build`` makes the :class:`Service` at start-up (tests may swap it)."""
-    settings = settings or ServiceSettings()
+    settings = settings or Settings()
+    api_settings = settings.api
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,11 +82,11 @@ def create_app(settings: ServiceSettings | None = None, build: Builder = build_s
     app.include_router(pages.router)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.resolved_session_secret(),
+        secret_key=api_settings.resolved_session_secret(),
         session_cookie="precollect_session",
-        max_age=settings.session_max_age,
+        max_age=api_settings.session_max_age,
         same_site="strict",
-        https_only=settings.mode == "production",
+        https_only=api_settings.mode == "production",
     )
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, max_body_bytes=api_settings.max_body_bytes)
     return app

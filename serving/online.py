@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 
 from features.build import Columns, History
-from features.ledger import Ledger
-from features.schema import DATE_DTYPE
-from models.explain import explain, open_amounts, reason_columns
+from features.ledger.ledger import Ledger
+from features.ledger.schema import DATE_DTYPE
+from models.decisions.scoring import score_rows
 from models.model import LatePaymentModel
-from models.scoring import OVERDUE, risk_band
 from serving.schemas import HistoryIn, InvoiceIn
 
 INVOICE_FIELDS = ("invoice_id", "customer_id", "issue_date", "due_date", "amount")
@@ -129,44 +128,21 @@ def score_targets(
 ) -> list[dict[str, Any]]:
     """Probability, band, amounts and top reasons of each target, in request order."""
     features = history.columns(targets)
-    n = len(features["invoice_id"])
-    days = features["days_until_due"]
-    overdue = (days < -model.grace_days) & np.isfinite(days)
-    ahead_idx = np.flatnonzero(~overdue)
-    owed = open_amounts(features)
-    p = np.ones(n)
-    reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
-    if len(ahead_idx):
-        # the usual case is nothing overdue: no copy of the columns then
-        ahead = features if len(ahead_idx) == n else {k: v[ahead_idx] for k, v in features.items()}
-        if not top:  # no reasons asked for: the plain prediction, without SHAP values
-            p[ahead_idx] = model.predict_proba(ahead)
-        else:
-            exp = explain(model, ahead)
-            p[ahead_idx] = exp.p
-            long = reason_columns(exp, ahead, top)
-            for row, reason, direction, text, effect in zip(
-                np.asarray(long["row"]).tolist(),
-                np.asarray(long["reason"]).tolist(),
-                np.asarray(long["direction"]).tolist(),
-                long["text"],
-                np.asarray(long["effect"]).tolist(),
-                strict=True,
-            ):
-                reasons[ahead_idx[row]].append(
-                    {"reason": reason, "direction": direction, "text": text, "effect": effect}
-                )
-    for k in np.flatnonzero(overdue).tolist():
-        if top:
-            reasons[k].append(
-                {
-                    "reason": "already overdue",
-                    "direction": "raises risk",
-                    "text": f"already {-int(days[k])} days past due",
-                    "effect": None,
-                }
+    scores = score_rows(model, features, top)
+    reasons: list[list[dict[str, Any]]] = [[] for _ in range(len(scores.p_late))]
+    if top:
+        long = scores.reasons
+        for row, reason, direction, text, effect in zip(
+            long["row"].tolist(),
+            long["reason"].tolist(),
+            long["direction"].tolist(),
+            long["text"].tolist(),
+            [None if e != e else e for e in long["effect"].tolist()],
+            strict=True,
+        ):
+            reasons[row].append(
+                {"reason": reason, "direction": direction, "text": text, "effect": effect}
             )
-    bands = np.where(overdue, OVERDUE, risk_band(np.clip(p, 0, 1)))
     as_of = features["as_of"].astype("datetime64[D]").tolist()
     return [
         {
@@ -176,16 +152,17 @@ def score_targets(
             "p_late": prob,
             "risk_band": band,
             "open_amount": amount,
-            "amount_at_risk": prob * amount,
+            "amount_at_risk": at_risk,
             "reasons": why,
         }
-        for invoice_id, customer_id, day, prob, band, amount, why in zip(
+        for invoice_id, customer_id, day, prob, band, amount, at_risk, why in zip(
             features["invoice_id"].tolist(),
             features["customer_id"].tolist(),
             as_of,
-            p.tolist(),
-            bands.tolist(),
-            owed.tolist(),
+            scores.p_late.tolist(),
+            scores.risk_band.tolist(),
+            scores.open_amount.tolist(),
+            scores.amount_at_risk.tolist(),
             reasons,
             strict=True,
         )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.schema import KNOWN_CURRENCIES
+from features.ledger.schema import KNOWN_CURRENCIES
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]

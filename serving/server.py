@@ -87,10 +87,10 @@ def event_loop() -> str:
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve ``create_app()`` (settings from ``PRECOLLECT_API_*``) on ``host:port``."""
-    from serving.settings import SESSION_SECRET_ENV, ServiceSettings
+    from serving.settings import SESSION_SECRET_ENV, Settings
 
-    settings = ServiceSettings()  # refuse unsafe settings before any worker starts
-    if settings.session_secret is None:
+    settings = Settings()  # refuse unsafe settings before any worker starts
+    if settings.api.session_secret is None:
         # development mode: one secret for every worker of this run (they inherit it), so a
         # page login holds whichever worker answers the next request
         os.environ[SESSION_SECRET_ENV] = secrets.token_urlsafe(32)

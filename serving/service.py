@@ -9,15 +9,15 @@ from datetime import date
 from typing import Any
 
 from features.build import History
-from features.ingest import load_ledger
-from serving import model_info
+from features.ledger.ingest import load_ledger
+from models.registry import versions as model_info
 from serving.batcher import MicroBatcher
 from serving.champion import Champion, Served
 from serving.online import HistoryIndex, ledger_from_request, score_targets, target_columns
 from serving.schemas import InvoiceIn, ScoreRequest
 from serving.security import KeyRing
-from serving.settings import ServiceSettings
-from serving.store import ScoreStore
+from serving.settings import Settings
+from serving.store.store import ScoreStore
 from serving.views import StoreView
 
 log = logging.getLogger("precollect.serving")
@@ -38,7 +38,7 @@ class ScoreJob:
 
 @dataclass
 class Service:
-    settings: ServiceSettings
+    settings: Settings
     champion: Champion
     store: ScoreStore
     view: StoreView
@@ -52,7 +52,7 @@ class Service:
         self.batcher = MicroBatcher(
             self._score_jobs,
             size=lambda job: len(job.invoices),
-            wait_seconds=self.settings.batch_wait_ms / 1000,
+            wait_seconds=self.settings.api.batch_wait_ms / 1000,
             max_rows=4 * BATCHED_ROWS,
         )
 
@@ -107,7 +107,7 @@ class Service:
 
     def start_polling(self) -> None:
         def loop() -> None:
-            while not self._stop.wait(self.settings.poll_seconds):
+            while not self._stop.wait(self.settings.api.poll_seconds):
                 self.poll_once()
 
         self._poller = threading.Thread(target=loop, name="precollect-poll", daemon=True)
@@ -120,11 +120,16 @@ class Service:
         self.store.engine.dispose()
 
 
-def build_service(settings: ServiceSettings) -> Service:
+def build_service(settings: Settings) -> Service:
     """Connect to MLflow and the store, load the ledger history and the model (lifespan)."""
-    model_info.connect(settings.resolved_home())
-    ledger = load_ledger(settings.ledger, settings.mapping) if settings.ledger else None
-    store = ScoreStore(settings.resolved_store_url())
+    api = settings.api
+    model_info.connect(settings.home)
+    ledger = (
+        load_ledger(api.ledger, api.mapping, max_bad_fraction=settings.max_bad_fraction)
+        if api.ledger
+        else None
+    )
+    store = ScoreStore(settings.store_url)
     try:
         store.migrate()  # the contacts table must exist even before the first batch
     except Exception as exc:
@@ -137,7 +142,7 @@ def build_service(settings: ServiceSettings) -> Service:
         store=store,
         view=StoreView(store),
         history=HistoryIndex(ledger),
-        keyring=KeyRing(settings.keys),
+        keyring=KeyRing(api.keys),
     )
     service.poll_once()
     current = service.champion.current

@@ -1,7 +1,12 @@
-"""The service's settings: one pydantic-settings object read from ``PRECOLLECT_API_*``.
+"""The one settings object: pydantic-settings, read from ``PRECOLLECT_*`` environment variables.
 
-Validators refuse unsafe configurations: outside development mode the service needs API keys
-and a session secret of its own; keys are stored only as SHA-256 hashes.
+``Settings`` holds what every command shares (home, store, grace days, bad-row limit, model
+alias) and one section per part: ``api`` (``PRECOLLECT_API_*``), ``training``
+(``PRECOLLECT_TRAIN_*``) and ``worklist`` (``PRECOLLECT_WORKLIST_*``). The CLI's and the flows'
+defaults come from here. Validators refuse unsafe configurations: outside development mode the
+service needs API keys and a session secret of its own; keys are stored only as SHA-256 hashes.
+
+Nothing is read on import, and nothing heavy is imported: build ``Settings()`` where needed.
 """
 
 from __future__ import annotations
@@ -11,13 +16,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from precollect.settings import get_settings
+from features.ledger.limits import MAX_BAD_FRACTION
+from models.decisions.playbook import WorklistConfig, load_config
+from models.registry.aliases import CHAMPION
+from models.registry.promotion import PromotionPolicy
 
 MIN_SECRET_CHARS = 32
 SESSION_SECRET_ENV = "PRECOLLECT_API_SESSION_SECRET"
+_PLAYBOOK = WorklistConfig()
+_POLICY = PromotionPolicy()
 
 
 class Role(StrEnum):
@@ -37,21 +47,24 @@ class ApiKey(BaseModel):
     role: Role
 
 
-class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PRECOLLECT_API_", env_file=None, extra="ignore")
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=None, extra="ignore", populate_by_name=True
+    )
+
+
+class ApiSettings(BaseSettings):
+    """The API service and the managers' pages (``PRECOLLECT_API_*``)."""
+
+    model_config = _section("PRECOLLECT_API_")
 
     mode: Literal["development", "production"] = "development"
     keys: list[ApiKey] = Field(default_factory=list, description="JSON list of hashed keys")
     max_batch: int = Field(10_000, ge=1, le=1_000_000, description="invoices per score request")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit")
     poll_seconds: float = Field(30.0, gt=0, description="how often the model alias is checked")
-    model_alias: str = Field("champion", min_length=1)
     ledger: str | None = Field(None, description="ledger folder or URL giving customer history")
     mapping: Path | None = Field(None, description="mapping file of that ledger")
-    home: Path | None = Field(
-        None, description="precollect home (MLflow store); default PRECOLLECT_HOME"
-    )
-    store_url: str | None = Field(None, description="score store; default PRECOLLECT_DATABASE_URL")
     session_secret: SecretStr | None = Field(None, description="signs the pages' session cookie")
     session_max_age: int = Field(8 * 3600, ge=60)
     batch_wait_ms: float = Field(
@@ -73,7 +86,7 @@ class ServiceSettings(BaseSettings):
         return keys
 
     @model_validator(mode="after")
-    def _safe_outside_development(self) -> ServiceSettings:
+    def _safe_outside_development(self) -> ApiSettings:
         if self.mode == "development":
             return self
         if not self.keys:
@@ -93,15 +106,77 @@ class ServiceSettings(BaseSettings):
         """Development mode with no keys serves everyone as admin, for trying things out."""
         return bool(self.keys)
 
-    def resolved_home(self) -> Path:
-        return self.home or get_settings().home
-
-    def resolved_store_url(self) -> str:
-        return self.store_url or get_settings().store_url
-
     def resolved_session_secret(self) -> str:
         if self.session_secret is not None:
             return self.session_secret.get_secret_value()
         # development only, and only without `precollect serve` (which draws one for all its
         # workers): an app made in-process, e.g. by a test client; production requires a secret
         return secrets.token_urlsafe(32)
+
+
+class TrainingSettings(BaseSettings):
+    """Training and promotion (``PRECOLLECT_TRAIN_*``)."""
+
+    model_config = _section("PRECOLLECT_TRAIN_")
+
+    seed: int = Field(0, description="random seed")
+    auc_margin: float = Field(
+        _POLICY.auc_margin, description="promotion: test ROC-AUC gain over the champion needed"
+    )
+    ece_tolerance: float = Field(
+        _POLICY.ece_tolerance, ge=0, description="promotion: calibration (ECE) loss allowed"
+    )
+
+    def policy(self) -> PromotionPolicy:
+        return PromotionPolicy(auc_margin=self.auc_margin, ece_tolerance=self.ece_tolerance)
+
+
+class WorklistSettings(BaseSettings):
+    """The daily outreach worklist (``PRECOLLECT_WORKLIST_*``)."""
+
+    model_config = _section("PRECOLLECT_WORKLIST_")
+
+    capacity: int | None = Field(
+        None,
+        ge=0,
+        description=f"human contacts per day [default: the playbook's, else {_PLAYBOOK.capacity}]",
+    )
+    playbook: Path | None = Field(None, description="TOML playbook: rules and limits")
+
+    def config(self, capacity: int | None = None, playbook: Path | None = None) -> WorklistConfig:
+        """The playbook in force: the arguments, else these settings, else the defaults."""
+        return load_config(
+            playbook or self.playbook, capacity if capacity is not None else self.capacity
+        )
+
+
+class Settings(BaseSettings):
+    """Everything precollect reads from its environment."""
+
+    model_config = _section("PRECOLLECT_")
+
+    home: Path = Field(Path("."), description="working folder for the stores and outputs")
+    database_url: str | None = Field(
+        None, description="score store (SQLAlchemy URL); default SQLite precollect.db in home"
+    )
+    grace_days: int = Field(0, ge=0, description="days after due before a payment counts as late")
+    max_bad_fraction: float = Field(
+        MAX_BAD_FRACTION, ge=0, le=1, description="fail above this share of quarantined rows"
+    )
+    model_alias: str = Field(
+        CHAMPION,
+        min_length=1,
+        validation_alias=AliasChoices("PRECOLLECT_MODEL_ALIAS", "PRECOLLECT_API_MODEL_ALIAS"),
+        description="registry alias (or version) that scores",
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    worklist: WorklistSettings = Field(default_factory=WorklistSettings)
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'precollect.db').resolve()}"
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.home / "data" / "generated"

@@ -6,7 +6,6 @@ serialised once per batch, so a read is a dictionary lookup.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,22 +14,12 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from serving.store import ScoreStore
+from models.decisions.frames import AccountScores, columns
+from serving.store import codec
+from serving.store.store import ScoreStore
 
-ACCOUNT_FIELDS = (
-    "customer_id",
-    "as_of",
-    "model_version",
-    "risk",
-    "risk_band",
-    "open_amount",
-    "overdue_open_amount",
-    "amount_at_risk",
-    "amount_at_risk_total",
-    "open_invoices",
-    "top_reason",
-)
-REASON_FIELDS = ("reason", "direction", "text", "effect")
+ACCOUNT_FIELDS = tuple(columns(AccountScores))
+"""What ``GET /v1/accounts/{id}`` answers, besides the reasons."""
 
 
 def _plain(value: Any) -> Any:
@@ -43,19 +32,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_reasons(text: object) -> list[dict[str, Any]]:
-    """The stored JSON list of reasons, keeping the public fields."""
-    if not text or not isinstance(text, str):
-        return []
-    return [{k: r.get(k) for k in REASON_FIELDS} for r in json.loads(text)]
-
-
 def account_record(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored account row as the API's ``StoredAccount``."""
+    """A stored account row as the API's ``StoredAccount``; ``reasons`` as stored (JSON) or
+    already decoded."""
     out = {name: _plain(row.get(name)) for name in ACCOUNT_FIELDS}
     out["model_version"] = str(out["model_version"])
     out["open_invoices"] = int(out["open_invoices"] or 0)
-    out["reasons"] = parse_reasons(row.get("reasons"))
+    stored = row.get("reasons")
+    out["reasons"] = stored if isinstance(stored, list) else codec.decode_reasons(stored)
     return out
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
+"""Where the browser tests leave their screenshots (``out/`` is ignored by git)."""
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -28,9 +28,11 @@ def ibm_mapping() -> Path:
 PG_URL = os.environ.get(
     "PRECOLLECT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""Each store test runs on both; ``-m 'not postgres'`` leaves PostgreSQL out."""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A real database of each kind: a SQLite file, and the PostgreSQL server on 127.0.0.1."""
     if request.param == "sqlite":
@@ -38,7 +40,7 @@ def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return PG_URL
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str):  # type: ignore[no-untyped-def]
     """An empty store database of each kind; on PostgreSQL a fresh schema, dropped afterwards."""
     if request.param == "sqlite":
@@ -66,7 +68,7 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def ibm_ledger():  # type: ignore[no-untyped-def]
     """The validated IBM sample ledger."""
-    from features.ingest import load_ledger
+    from features.ledger.ingest import load_ledger
 
     return load_ledger(IBM_DIR, IBM_MAPPING)
 

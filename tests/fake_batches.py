@@ -73,7 +73,7 @@ def main() -> None:
     import time
     from pathlib import Path
 
-    from serving.store import ScoreStore
+    from serving.store.store import ScoreStore
 
     url, marker, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     batch = fake_batch(n, seed=2)

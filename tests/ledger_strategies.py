@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import strategies as st
 
-from features.ledger import Ledger, resolve_paid_dates
+from features.ledger.ledger import Ledger, resolve_paid_dates
 
 START = pd.Timestamp("2023-01-01")
 

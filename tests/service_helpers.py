@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,15 +17,15 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from features.ingest import load_ledger
-from models import registry, tracking
-from models.model import TrainParams
-from models.promotion import Decision
-from models.scoring import score_ledger
-from models.training import train_on_ledger
-from models.worklist import WorklistConfig, build_worklist
+from features.ledger.ingest import load_ledger
+from models.decisions.playbook import WorklistConfig
+from models.registry import registry, tracking
+from models.registry.promotion import Decision
+from models.training.fit import TrainParams
+from models.training.train import train_on_ledger
 from serving.security import hash_key
-from serving.store import ScoreStore
+from serving.store.publish import score_and_store
+from serving.store.store import ScoreStore
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
@@ -92,13 +93,11 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
     registry.apply_decision(versions[0], Decision(True, "test champion"))
     model, version = registry.load_model("champion")
     as_of = ledger.last_date()
-    batch = score_ledger(ledger, as_of, model, version)
     store_url = f"sqlite:///{home / 'store.db'}"
-    store = ScoreStore(store_url)
-    store.migrate()
-    store.write_scored(batch)
-    work = build_worklist(batch.invoices, batch.accounts, WorklistConfig(capacity=10), as_of=as_of)
-    store.write_worklist(batch.as_of, version, work)
+    published = score_and_store(
+        ledger, as_of, model, version, ScoreStore(store_url), WorklistConfig(capacity=10)
+    )
+    batch = published.batch
     accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)
     return Served(
         home=home,
@@ -141,11 +140,14 @@ def start_service(
         str(workers),
     ]
     handle = log.open("wb")
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(  # its own process group: teardown stops the workers with it
+        command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            _stop_group(proc)
             raise RuntimeError(f"service exited with {proc.returncode}: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -153,16 +155,29 @@ def start_service(
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    proc.kill()
+    _stop_group(proc)
     raise RuntimeError(f"service did not start: {log.read_text()[-3000:]}")
 
 
+def _stop_group(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM the process group, then SIGKILL what is left: no worker outlives a test."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout)
+            os.killpg(proc.pid, 0)  # the parent is gone; are its workers?
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+
+
 def stop_service(process: Process) -> None:
-    process.proc.terminate()
-    try:
-        process.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.proc.kill()
+    _stop_group(process.proc)
 
 
 def headers(role: str) -> dict[str, str]:

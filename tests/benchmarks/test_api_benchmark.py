@@ -37,9 +37,9 @@ from service_helpers import (
 )
 
 from features.build import History
-from features.ingest import load_ledger
-from models.registry import load_model
-from models.tracking import MODEL_NAME, tracking_uri
+from features.ledger.ingest import load_ledger
+from models.registry.registry import load_model
+from models.registry.tracking import MODEL_NAME, tracking_uri
 
 pytestmark = pytest.mark.benchmark
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from features.build import training_set
-from features.ingest import load_ledger
-from models.explain import explain, top_reasons
-from models.training import train_on_ledger
+from features.ledger.ingest import load_ledger
+from models.explain.effects import explain
+from models.explain.reasons import top_reasons
+from models.training.train import train_on_ledger
 
 
 @pytest.mark.benchmark

@@ -21,7 +21,7 @@ _CHILD = """
 import json, resource, sys, time
 import pandas as pd
 from features.build import History, scoring_set, training_set
-from features.ingest import load_ledger
+from features.ledger.ingest import load_ledger
 start = time.perf_counter()
 ledger = load_ledger(sys.argv[1])
 history = History.from_ledger(ledger)

@@ -20,12 +20,12 @@ import pytest
 import sqlalchemy as sa
 
 from features.build import scoring_set
-from features.ingest import load_ledger
-from models import scoring
-from models.explain import Explanation, explain
-from models.training import train_on_ledger
-from serving import tables
-from serving.store import ScoreStore
+from features.ledger.ingest import load_ledger
+from models.decisions import scoring
+from models.explain.effects import Explanation, explain
+from models.training.train import train_on_ledger
+from serving.store import tables
+from serving.store.store import ScoreStore
 
 END = date(2025, 12, 31)
 
@@ -63,7 +63,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     stages["features"] = time.perf_counter() - started
     print(f"\n  features {stages['features']:.1f} s", flush=True)
     distinct = len(features)
-    frame = _open_invoices(features, n).assign(label_status="unknown")  # all scored by the model
+    frame = _open_invoices(features, n)
 
     explained: list[float] = []
 
@@ -75,7 +75,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(scoring, "explain", timed_explain)
     started = time.perf_counter()
-    batch = scoring.score_features(frame, model, "bench")
+    batch = scoring.score_batch(frame, model, "bench")
     stages["score + explain"] = explained[0]
     stages["reasons + accounts"] = time.perf_counter() - started - explained[0]
     print(f"  score + explain {explained[0]:.1f} s, reasons + accounts done", flush=True)

@@ -11,7 +11,7 @@ from distributed import Client, LocalCluster
 
 from features.build import scoring_set, training_set
 from features.distributed import customer_bucket, features_on_dask, partition_by_bucket
-from features.ingest import load_ledger
+from features.ledger.ingest import load_ledger
 from precollect.synth import generate_ledger
 
 

@@ -10,7 +10,7 @@ from ledger_strategies import ledgers, targets
 
 from features.build import History, scoring_set, training_set
 from features.catalogue import FEATURES, feature_names
-from features.ledger import Ledger, resolve_paid_dates
+from features.ledger.ledger import Ledger, resolve_paid_dates
 from features.reference import reference_features
 from models.encoding import FeatureEncoder
 

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from features.ingest import load_ledger
-from models.model import TrainParams
-from models.registry import load_model
-from models.tracking import MODEL_NAME
-from models.training import train_on_ledger
+from features.ledger.ingest import load_ledger
+from models.registry.registry import load_model
+from models.registry.tracking import MODEL_NAME
+from models.training.fit import TrainParams
+from models.training.train import train_on_ledger
 from pipelines.train import TrainRequest, train_flow
 
 pytestmark = pytest.mark.slow
@@ -27,9 +26,10 @@ def _own_mlflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_flow_registers_promotes_and_refuses_an_equal_model(
-    prefect_harness: None, small_synthetic: Path, tmp_path: Path
+    prefect_harness: None, small_synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    request = TrainRequest(ledger=str(small_synthetic), home=tmp_path)
+    monkeypatch.setenv("PRECOLLECT_HOME", str(tmp_path))  # the flow reads its home from settings
+    request = TrainRequest(ledger=str(small_synthetic))
     first = train_flow(request)
     assert first["promoted"] and first["promotion_reason"] == "no champion yet"
     client = MlflowClient()
@@ -55,7 +55,8 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
     assert "test.model.roc_auc" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(second["run_id"], "plots")}
     assert {"plots/roc.png", "plots/calibration.png", "plots/gains_amount.png"} <= artifacts
-    assert json.dumps(second, default=str)
+    summary = json.loads(json.dumps(second, default=str))  # what --metrics-out writes
+    assert summary["metrics"]["model"]["roc_auc"] == run.data.metrics["test.model.roc_auc"]
 
     # a person overrides the decision, with a reason that is recorded
     from typer.testing import CliRunner
@@ -82,7 +83,7 @@ def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> Non
     import sys
     import urllib.request
 
-    from browser import chromium
+    from browser import SCREENSHOTS, chromium
     from local_server import free_port, running
 
     port = free_port()
@@ -104,9 +105,8 @@ def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> Non
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{base}/#/models/{MODEL_NAME}", timeout=120_000)
             page.get_by_text("champion").first.wait_for(timeout=120_000)
-            out = Path(__file__).resolve().parents[2] / "out" / "screenshots"
-            out.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out / "mlflow-registered-model.png"))
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "mlflow-registered-model.png"))
 
 
 def test_same_ledger_and_seed_give_identical_predictions(small_synthetic: Path) -> None:
@@ -117,4 +117,4 @@ def test_same_ledger_and_seed_give_identical_predictions(small_synthetic: Path) 
     np.testing.assert_array_equal(a.test_scores["model"], b.test_scores["model"])
     c = train_on_ledger(ledger, params=TrainParams(seed=4))
     assert not np.array_equal(a.model.raw_score(a.test), c.model.raw_score(a.test))
-    assert isinstance(a.test, pd.DataFrame)
+    assert a.metrics == b.metrics

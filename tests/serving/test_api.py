@@ -12,18 +12,18 @@ import pytest
 from fastapi.testclient import TestClient
 from service_helpers import KEYS, Served, headers, keys_json
 
-from features.ingest import load_ledger
+from features.ledger.ingest import load_ledger
 from serving.app import create_app
-from serving.settings import ServiceSettings
+from serving.settings import ApiSettings, Settings
 
 pytestmark = pytest.mark.slow
 MAX_BATCH = 50
 
 
-def settings_for(served: Served, **overrides: Any) -> ServiceSettings:
-    values: dict[str, Any] = {
-        "home": served.home,
-        "store_url": served.store_url,
+def settings_for(served: Served, **overrides: Any) -> Settings:
+    """The service's settings for the test model; ``overrides`` go to the top level or ``api``."""
+    top = {k: overrides.pop(k) for k in list(overrides) if k in Settings.model_fields}
+    api: dict[str, Any] = {
         "ledger": str(served.ledger),
         "keys": json.loads(keys_json()),
         "poll_seconds": 3600,
@@ -31,7 +31,10 @@ def settings_for(served: Served, **overrides: Any) -> ServiceSettings:
         "max_body_bytes": 64 * 1024,
         **overrides,
     }
-    return ServiceSettings.model_validate(values)
+    return Settings(
+        **{"home": served.home, "database_url": served.store_url, **top},
+        api=ApiSettings.model_validate(api),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +298,7 @@ def test_no_model_means_503_with_the_reason(served: Served) -> None:
 
 
 def test_store_unavailable_means_503(served: Served, tmp_path: Any) -> None:
-    settings = settings_for(served, store_url=f"sqlite:///{tmp_path}/missing/dir/store.db")
+    settings = settings_for(served, database_url=f"sqlite:///{tmp_path}/missing/dir/store.db")
     with TestClient(create_app(settings)) as c:
         ready = c.get("/readyz")
         assert ready.status_code == 503 and ready.json()["store"].startswith("unreachable")

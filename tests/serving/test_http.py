@@ -10,7 +10,7 @@ import httpx
 import pytest
 from service_helpers import Process, Served, headers
 
-from models.tracking import MODEL_NAME
+from models.registry.tracking import MODEL_NAME
 
 pytestmark = pytest.mark.slow
 SECRET_AMOUNT = 98765.4321  # must never appear in the service's log

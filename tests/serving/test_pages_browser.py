@@ -3,14 +3,11 @@ list, open an account, read its reasons; screenshots of each step."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from browser import chromium
+from browser import SCREENSHOTS, chromium
 from service_helpers import KEYS, Process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
 
 def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser import chromium
+from browser import SCREENSHOTS, chromium
 
-from features.ingest import load_ledger
-from features.ledger import Ledger
-from models.scoring import score_ledger
-from models.training import train_on_ledger
+from features.ledger.ingest import load_ledger
+from features.ledger.ledger import Ledger
+from models.decisions.scoring import score_ledger
+from models.training.train import train_on_ledger
 from serving.report import render_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
 
 def report_of(ledger: Ledger, day: pd.Timestamp) -> str:

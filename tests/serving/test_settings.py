@@ -8,39 +8,39 @@ from typer.testing import CliRunner
 
 from precollect.cli import app
 from serving.security import KeyRing, hash_key
-from serving.settings import ApiKey, Role, ServiceSettings
+from serving.settings import ApiKey, ApiSettings, Role, Settings
 
 KEY = ApiKey(name="ops", sha256=hash_key("secret-key"), role=Role.admin)
 
 
 def test_development_runs_without_keys_and_serves_everyone_as_admin() -> None:
-    settings = ServiceSettings(mode="development")
+    settings = ApiSettings(mode="development")
     assert not settings.auth_enabled
-    assert settings.max_batch == 10_000 and settings.model_alias == "champion"
+    assert settings.max_batch == 10_000 and Settings().model_alias == "champion"
     assert len(settings.resolved_session_secret()) >= 32
 
 
 def test_production_refuses_to_start_without_keys() -> None:
     with pytest.raises(ValidationError, match="no API keys configured"):
-        ServiceSettings(mode="production", session_secret="x" * 40)
+        ApiSettings(mode="production", session_secret="x" * 40)
 
 
 def test_production_refuses_a_short_or_missing_session_secret() -> None:
     with pytest.raises(ValidationError, match="SESSION_SECRET"):
-        ServiceSettings(mode="production", keys=[KEY])
+        ApiSettings(mode="production", keys=[KEY])
     with pytest.raises(ValidationError, match="SESSION_SECRET"):
-        ServiceSettings(mode="production", keys=[KEY], session_secret="short")
-    ok = ServiceSettings(mode="production", keys=[KEY], session_secret="x" * 40)
+        ApiSettings(mode="production", keys=[KEY], session_secret="short")
+    ok = ApiSettings(mode="production", keys=[KEY], session_secret="x" * 40)
     assert ok.auth_enabled
 
 
 def test_keys_must_be_sha256_hex_with_unique_names() -> None:
     with pytest.raises(ValidationError, match="sha256"):
-        ServiceSettings(keys=[{"name": "a", "sha256": "plain-text-key", "role": "admin"}])
+        ApiSettings(keys=[{"name": "a", "sha256": "plain-text-key", "role": "admin"}])
     with pytest.raises(ValidationError, match="unique"):
-        ServiceSettings(keys=[KEY, KEY])
+        ApiSettings(keys=[KEY, KEY])
     with pytest.raises(ValidationError, match="role"):
-        ServiceSettings(keys=[{"name": "a", "sha256": hash_key("k"), "role": "root"}])
+        ApiSettings(keys=[{"name": "a", "sha256": hash_key("k"), "role": "root"}])
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,8 +50,13 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     )
     monkeypatch.setenv("PRECOLLECT_API_SESSION_SECRET", "y" * 32)
     monkeypatch.setenv("PRECOLLECT_API_MAX_BATCH", "500")
-    settings = ServiceSettings()
-    assert settings.keys[0].role is Role.scorer and settings.max_batch == 500
+    monkeypatch.setenv("PRECOLLECT_MODEL_ALIAS", "candidate")
+    monkeypatch.setenv("PRECOLLECT_WORKLIST_CAPACITY", "12")
+    monkeypatch.setenv("PRECOLLECT_TRAIN_SEED", "4")
+    settings = Settings()
+    assert settings.api.keys[0].role is Role.scorer and settings.api.max_batch == 500
+    assert settings.model_alias == "candidate" and settings.worklist.config().capacity == 12
+    assert settings.training.seed == 4
     assert "y" * 32 not in repr(settings)  # the secret is not printed
 
 

@@ -1,0 +1,171 @@
+"""Ingest: read a ledger, map it, type it, check the contract, quarantine bad rows, report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.ledger.coerce import coerce_table
+from features.ledger.contract import rule_failures
+from features.ledger.errors import ContractViolation
+from features.ledger.ledger import Ledger, resolve_paid_dates, write_ledger
+from features.ledger.limits import MAX_BAD_FRACTION
+from features.ledger.mapping import Mapping
+from features.ledger.schema import Context, rules
+from features.ledger.sources import read_raw_tables, resolve_mapping
+
+EXAMPLES_PER_RULE = 5
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """One table's valid rows, its quarantined raw rows with reasons, and its failure list."""
+
+    name: str
+    rows_in: int
+    valid: pd.DataFrame
+    quarantine: pd.DataFrame
+    failures: pd.DataFrame
+
+    @property
+    def rows_quarantined(self) -> int:
+        return len(self.quarantine)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ledger: Ledger
+    tables: dict[str, TableOutcome] = field(default_factory=dict)
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report: per-table counts and every broken rule with its row count."""
+        tables = {
+            name: {
+                "rows_in": t.rows_in,
+                "rows_valid": len(t.valid),
+                "rows_quarantined": t.rows_quarantined,
+            }
+            for name, t in self.tables.items()
+        }
+        failures: list[dict[str, Any]] = []
+        for name, t in self.tables.items():
+            for rule, rows in t.failures.groupby("rule", sort=True)["index"]:
+                failures.append(
+                    {
+                        "table": name,
+                        "rule": str(rule),
+                        "message": rules()[str(rule)],
+                        "rows": int(rows.size),
+                        "example_rows": [int(r) for r in rows.head(EXAMPLES_PER_RULE)],
+                    }
+                )
+        failures.sort(key=lambda f: -int(f["rows"]))
+        extracted = self.ledger.extracted_at
+        return {
+            "tables": tables,
+            "failures": failures,
+            "extracted_at": None if extracted is None else extracted.date().isoformat(),
+        }
+
+    def check_bad_fraction(self, max_bad_fraction: float = MAX_BAD_FRACTION) -> None:
+        """Raise when any table quarantined more than ``max_bad_fraction`` of its rows."""
+        for name, t in self.tables.items():
+            if t.rows_in and t.rows_quarantined / t.rows_in > max_bad_fraction:
+                worst = self.report()["failures"][:3]
+                named = "; ".join(
+                    f"{f['rule']} ({f['rows']} rows, e.g. rows {f['example_rows'][:3]})"
+                    for f in worst
+                )
+                raise ContractViolation(
+                    f"{name}: {t.rows_quarantined} of {t.rows_in} rows "
+                    f"({t.rows_quarantined / t.rows_in:.1%}) broke the ledger contract, above the "
+                    f"{max_bad_fraction:.0%} limit; worst rules: {named}"
+                )
+
+
+def _extraction_date(mapping: Mapping, today: date | None) -> pd.Timestamp:
+    if mapping.extracted_at is not None:
+        return pd.Timestamp(mapping.extracted_at).normalize()
+    return pd.Timestamp(today or date.today())
+
+
+def _validate_table(name: str, raw: pd.DataFrame, mapping: Mapping, ctx: Context) -> TableOutcome:
+    spec = mapping.table(name)
+    coerced = coerce_table(
+        name,
+        raw,
+        date_format=spec.date_format,
+        true_values=spec.true_values,
+        false_values=spec.false_values,
+    )
+    failures = rule_failures(name, coerced, ctx)
+    reasons = failures.groupby("index", sort=True)["rule"].agg("; ".join)
+    bad = raw.index.isin(reasons.index)
+    quarantine = raw[bad].assign(_row=raw.index[bad], _rules=reasons.reindex(raw.index[bad]))
+    valid = coerced.frame[~bad].reset_index(drop=True)
+    return TableOutcome(name, len(raw), valid, quarantine.reset_index(drop=True), failures)
+
+
+def validate_tables(
+    raw: dict[str, pd.DataFrame], mapping: Mapping, *, today: date | None = None
+) -> IngestResult:
+    """Type and check every table, customers first so that invoices can refer to them."""
+    extracted_at = _extraction_date(mapping, today)
+    outcomes: dict[str, TableOutcome] = {}
+    ctx = Context(extracted_at=extracted_at)
+    if "customers" in raw:
+        outcomes["customers"] = _validate_table("customers", raw["customers"], mapping, ctx)
+        ctx = Context(extracted_at, known_customers=outcomes["customers"].valid["customer_id"])
+    outcomes["invoices"] = _validate_table("invoices", raw["invoices"], mapping, ctx)
+    if "payments" in raw:
+        known = outcomes["invoices"].valid["invoice_id"]
+        ctx = Context(extracted_at, known_invoices=known)
+        outcomes["payments"] = _validate_table("payments", raw["payments"], mapping, ctx)
+    payments = outcomes["payments"].valid if "payments" in outcomes else None
+    ledger = Ledger(
+        invoices=resolve_paid_dates(outcomes["invoices"].valid, payments),
+        customers=outcomes["customers"].valid if "customers" in outcomes else None,
+        payments=payments,
+        extracted_at=extracted_at,
+        feature_columns=mapping.table("invoices").features,
+    )
+    return IngestResult(ledger=ledger, tables=outcomes)
+
+
+def ingest(
+    source: str | Path, mapping_path: Path | None = None, *, today: date | None = None
+) -> IngestResult:
+    """Read, map and validate a ledger folder or SQL database (see :mod:`features.ledger.sources`)."""
+    mapping = resolve_mapping(source, mapping_path)
+    return validate_tables(read_raw_tables(source, mapping), mapping, today=today)
+
+
+def load_ledger(
+    source: str | Path,
+    mapping_path: Path | None = None,
+    *,
+    max_bad_fraction: float = MAX_BAD_FRACTION,
+) -> Ledger:
+    """Ingest and return the valid ledger, failing if too many rows broke the contract."""
+    result = ingest(source, mapping_path)
+    result.check_bad_fraction(max_bad_fraction)
+    return result.ledger
+
+
+def write_outputs(result: IngestResult, out: Path, report_json: Path | None = None) -> None:
+    """Write the clean ledger, the quarantine (one CSV per table with reasons) and the report."""
+    write_ledger(result.ledger, out)
+    quarantine_dir = out / "quarantine"
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    for name, t in result.tables.items():
+        t.quarantine.to_csv(quarantine_dir / f"{name}.csv", index=False)
+    report = json.dumps(result.report(), indent=2)
+    (out / "report.json").write_text(report)
+    if report_json is not None:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
+        report_json.write_text(report)

@@ -1,0 +1,79 @@
+"""The validated, canonical ledger that every later stage reads."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.ledger.schema import DATE_DTYPE
+
+PAID_TOLERANCE = 0.005
+"""Payments within half a cent of the amount settle the invoice."""
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Typed, valid rows of each table. ``customers`` and ``payments`` are optional."""
+
+    invoices: pd.DataFrame
+    customers: pd.DataFrame | None = None
+    payments: pd.DataFrame | None = None
+    extracted_at: pd.Timestamp | None = None
+    feature_columns: tuple[str, ...] = field(default=())
+
+    def last_date(self) -> pd.Timestamp:
+        """The latest event date in the ledger (issue, paid or payment date)."""
+        dates = [self.invoices["issue_date"].max()]
+        if "paid_date" in self.invoices:
+            dates.append(self.invoices["paid_date"].max())
+        if self.payments is not None and len(self.payments):
+            dates.append(self.payments["payment_date"].max())
+        return pd.Timestamp(max(d for d in dates if pd.notna(d)))
+
+    def fingerprint(self) -> str:
+        """A short hash of the validated content, to tie a model run to its data."""
+        digest = hashlib.sha256()
+        for frame in (self.invoices, self.customers, self.payments):
+            if frame is not None:
+                hashed = pd.util.hash_pandas_object(frame.sort_index(axis=1), index=False)
+                digest.update(hashed.to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+def resolve_paid_dates(invoices: pd.DataFrame, payments: pd.DataFrame | None) -> pd.DataFrame:
+    """Paid date = the first payment date at which an invoice's payments cover its amount.
+
+    Invoices whose payments never cover the amount keep the ``paid_date`` of the invoices table
+    (e.g. settled by a credit note), or stay open when it is empty.
+    """
+    base = invoices if "paid_date" in invoices else invoices.assign(paid_date=pd.NaT)
+    base = base.assign(paid_date=base["paid_date"].astype(DATE_DTYPE))
+    if payments is None or payments.empty:
+        return base
+    ordered = payments.sort_values(["invoice_id", "payment_date"], kind="stable")
+    paid_so_far = ordered.groupby("invoice_id", sort=False)["amount"].cumsum()
+    owed = ordered["invoice_id"].map(base.set_index("invoice_id")["amount"])
+    covered = ordered[paid_so_far >= owed - PAID_TOLERANCE]
+    settled = covered.groupby("invoice_id", sort=False)["payment_date"].min().astype(DATE_DTYPE)
+    derived = pd.Series(settled.reindex(base["invoice_id"].to_numpy()).to_numpy(), index=base.index)
+    return base.assign(paid_date=derived.fillna(base["paid_date"]))
+
+
+def write_ledger(ledger: Ledger, folder: Path) -> None:
+    """Write the canonical ledger as Parquet plus its ``ledger.toml`` manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ledger.invoices.to_parquet(folder / "invoices.parquet", index=False)
+    for name in ("customers", "payments"):
+        frame = getattr(ledger, name)
+        if frame is not None:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    lines = ["[ledger]"]
+    if ledger.extracted_at is not None:
+        lines.append(f'extracted_at = "{ledger.extracted_at.date().isoformat()}"')
+    if ledger.feature_columns:
+        names = ", ".join(f'"{c}"' for c in ledger.feature_columns)
+        lines += ["", "[invoices]", f"features = [{names}]"]
+    (folder / "ledger.toml").write_text("\n".join(lines) + "\n")

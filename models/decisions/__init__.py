@@ -1,0 +1,1 @@
+"""Decisions: the one scoring core, accounts, the worklist and the backtest."""

@@ -1,0 +1,112 @@
+"""The frames a scoring run hands on: scored invoices, account scores, reasons, worklist rows.
+
+Each is a pandera model, so its columns are declared once: the score store's tables are derived
+from them (:mod:`serving.store.tables`), the API's response models are checked against them in
+a test, and the scoring core copies into a scored invoice exactly the catalogue features the
+model marks (:data:`CONTEXT_FEATURES`).
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from models.decisions.bands import BANDS, OVERDUE
+
+ID = {"max_value": 64}
+"""Ids are at most 64 characters, as the API accepts them."""
+SHORT = {"max_value": 16}
+FEATURE = {"feature": True}
+"""Marks a column copied from the feature row (a catalogue feature of the same name)."""
+
+
+class Frame(pa.DataFrameModel):
+    class Config:
+        strict = False
+
+
+class ScoredInvoices(Frame):
+    """One row per scored open invoice."""
+
+    invoice_id: Series[str] = pa.Field(str_length=ID)
+    customer_id: Series[str] = pa.Field(str_length=ID)
+    as_of: Series[pa.DateTime]
+    model_version: Series[str] = pa.Field(str_length={"max_value": 32})
+    p_late: Series[float] = pa.Field(ge=0, le=1, description="calibrated probability of late")
+    risk_band: Series[str] = pa.Field(isin=[*BANDS, OVERDUE], str_length=SHORT)
+    open_amount: Series[float] = pa.Field(description="still owed at the as-of date")
+    amount_at_risk: Series[float] = pa.Field(description="p_late x open_amount")
+    raw_score: Series[float] = pa.Field(nullable=True, description="log-odds; none when overdue")
+    # catalogue features carried along for the worklist rules, the pages and the report
+    amount: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    days_until_due: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    disputed: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    segment: Series[str] = pa.Field(nullable=True, str_length=ID, metadata=FEATURE)
+    late_share_trend: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    late_share_365d: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    overdue_amount: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    top_reason: Series[str] = pa.Field(nullable=True)
+
+
+class AccountScores(Frame):
+    """One row per account with open invoices; ``effect.<group>`` per business reason group."""
+
+    customer_id: Series[str] = pa.Field(str_length=ID)
+    as_of: Series[pa.DateTime]
+    model_version: Series[str] = pa.Field(str_length={"max_value": 32})
+    risk: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    risk_band: Series[str] = pa.Field(isin=[*BANDS, OVERDUE], str_length=SHORT)
+    open_amount: Series[float]
+    overdue_open_amount: Series[float]
+    amount_at_risk: Series[float]
+    amount_at_risk_total: Series[float]
+    open_invoices: Series[int]
+    top_reason: Series[str] = pa.Field(nullable=True)
+    effect: Series[float] = pa.Field(alias=r"effect\..+", regex=True, nullable=True)
+
+
+class Reasons(Frame):
+    """Reasons in long form: the top reasons of each invoice and of each account."""
+
+    level: Series[str] = pa.Field(isin=["invoice", "account"], str_length={"max_value": 8})
+    key: Series[str] = pa.Field(str_length=ID, description="invoice_id or customer_id")
+    rank: Series[int] = pa.Field(ge=1)
+    group: Series[str] = pa.Field(str_length={"max_value": 32})
+    reason: Series[str] = pa.Field(str_length=ID)
+    feature: Series[str] = pa.Field(nullable=True, str_length=ID)
+    value: Series[object] = pa.Field(nullable=True)
+    contribution: Series[float] = pa.Field(nullable=True, description="log-odds")
+    effect: Series[float] = pa.Field(nullable=True, description="probability points")
+    direction: Series[str] = pa.Field(str_length=SHORT)
+    text: Series[str]
+
+
+class WorklistRows(Frame):
+    """The ranked outreach list of one day."""
+
+    rank: Series[int] = pa.Field(ge=1)
+    customer_id: Series[str] = pa.Field(str_length=ID)
+    invoice_id: Series[str] = pa.Field(nullable=True, str_length=ID)
+    queue: Series[str] = pa.Field(str_length=ID)
+    treatment: Series[str] = pa.Field(str_length={"max_value": 32})
+    treatment_reason: Series[str]
+    amount_at_risk: Series[float]
+    risk: Series[float] = pa.Field(nullable=True)
+    risk_band: Series[str] = pa.Field(nullable=True, str_length=SHORT)
+    open_amount: Series[float] = pa.Field(nullable=True)
+    top_reason: Series[str] = pa.Field(nullable=True)
+    contact: Series[bool]
+    skip_reason: Series[str] = pa.Field(nullable=True)
+
+
+def columns(model: type[Frame]) -> list[str]:
+    """The declared columns of a frame model (a regex column is left out)."""
+    return [name for name, c in model.to_schema().columns.items() if not c.regex]
+
+
+CONTEXT_FEATURES: tuple[str, ...] = tuple(
+    name
+    for name, c in ScoredInvoices.to_schema().columns.items()
+    if (c.metadata or {}).get("feature")
+)
+"""Catalogue features a scored invoice keeps beside its score."""

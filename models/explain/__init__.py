@@ -1,0 +1,1 @@
+"""Explanations: exact TreeSHAP values, probability effects and reason sentences."""

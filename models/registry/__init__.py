@@ -1,0 +1,1 @@
+"""The registry: MLflow tracking, the pyfunc artifact, aliases and promotion."""

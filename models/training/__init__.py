@@ -1,0 +1,1 @@
+"""Training: splits, baselines, fitting, calibration choice, metrics, plots, tuning."""

@@ -1,0 +1,1 @@
+"""The score store: tables, migrations, writes and reads of scored batches."""

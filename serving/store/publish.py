@@ -1,0 +1,80 @@
+"""Publish a scoring run: the batch into the store, today's worklist beside it, a scores file.
+
+:func:`score_and_store` is the morning job in plain Python: the ``score`` flow, the CLI and the
+tests all run it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.ledger.ledger import Ledger
+from models.decisions.frames import ScoredInvoices, columns
+from models.decisions.playbook import WorklistConfig
+from models.decisions.scoring import ScoredBatch, score_ledger
+from models.decisions.worklist import build_worklist
+from models.model import LatePaymentModel
+from serving.store import codec
+from serving.store.store import ScoreStore
+
+
+@dataclass(frozen=True)
+class Published:
+    batch: ScoredBatch
+    worklist: pd.DataFrame
+
+
+def score_and_store(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    model: LatePaymentModel,
+    model_version: str,
+    store: ScoreStore,
+    config: WorklistConfig,
+    out: Path | None = None,
+) -> Published:
+    """Score and explain the invoices open at ``as_of``, store the batch, build the worklist."""
+    batch = score_ledger(ledger, as_of, model, model_version)
+    store.migrate()
+    store.write_scored(batch)
+    work = rebuild_worklist(
+        store, batch.invoices, batch.accounts, batch.as_of, model_version, config
+    )
+    if out is not None:
+        write_frame(scores_file(batch), out)
+    return Published(batch, work)
+
+
+def rebuild_worklist(
+    store: ScoreStore,
+    invoices: pd.DataFrame,
+    accounts: pd.DataFrame,
+    as_of: pd.Timestamp,
+    model_version: str,
+    config: WorklistConfig,
+) -> pd.DataFrame:
+    """Today's worklist from a batch's scores and the stored contacts and flags; stored."""
+    work = build_worklist(
+        invoices, accounts, config, contacts=store.contacts(), flags=store.flags(), as_of=as_of
+    )
+    store.write_worklist(as_of, model_version, work)
+    return work
+
+
+def scores_file(batch: ScoredBatch) -> pd.DataFrame:
+    """The scored invoices as written by ``--out``: every column, reasons as JSON."""
+    invoice_reasons = batch.reasons[batch.reasons["level"] == "invoice"]
+    frame = batch.invoices[columns(ScoredInvoices)]
+    return codec.with_reason_lists(frame, "invoice_id", invoice_reasons)
+
+
+def write_frame(frame: pd.DataFrame, out: Path) -> None:
+    """Write a frame as Parquet, or CSV when the name ends in .csv."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_parquet(out, index=False)

@@ -1,0 +1,310 @@
+"""The score store: SQLite by default, PostgreSQL (or any SQLAlchemy URL) when configured.
+
+A batch (one as-of date and model version) is written in one transaction that first deletes the
+same batch: re-running replaces it, never duplicates it, and a crash mid-write leaves the
+previous batch as it was. Readers never see half a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from serving.store import codec, tables
+
+if TYPE_CHECKING:
+    from models.decisions.scoring import ScoredBatch
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CHUNK_ROWS = 20_000
+Progress = Callable[[int], None]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers keep the old batch while one is written
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Rows as plain-Python dicts (NaN -> None), in chunks."""
+    present = [c for c in columns if c in frame.columns]
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS][present]
+        part = part.astype(object).where(part.notna(), None)
+        yield part.to_dict("records")
+
+
+def _insert_frame(
+    connection: sa.Connection,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    key: dict[str, Any],
+    progress: Progress | None = None,
+) -> None:
+    """Insert a frame's rows (the table's columns it has) under the batch ``key``, in chunks.
+
+    Rows go to the driver's ``executemany`` as plain tuples (dicts for named-parameter drivers),
+    converted column by column with each column type's bind processor: SQLAlchemy's per-row
+    parameter handling costs several times SQLite's insert itself at millions of rows.
+    """
+    dialect = connection.dialect
+    names = [
+        *key,
+        *(c.name for c in table.columns if c.name in frame.columns and c.name not in key),
+    ]
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or []) if dialect.positional else names
+    fixed = {name: _bind(table.c[name], [value], dialect)[0] for name, value in key.items()}
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS]
+        columns = {n: _bind(table.c[n], _plain_values(part[n]), dialect) for n in names[len(key) :]}
+        values = [[fixed[n]] * len(part) if n in fixed else columns[n] for n in order]
+        rows: list[Any] = list(zip(*values, strict=True))
+        if not dialect.positional:
+            rows = [dict(zip(order, row, strict=True)) for row in rows]
+        connection.exec_driver_sql(compiled.string, rows)
+        if progress is not None:
+            progress(len(part))
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    """Python values, missing ones as None."""
+    values = column.to_numpy(dtype=object, copy=True)  # object columns give a read-only view
+    values[column.isna().to_numpy()] = None
+    return values.tolist()
+
+
+def _bind(column: sa.Column[Any], values: list[Any], dialect: sa.Dialect) -> list[Any]:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return values if process is None else [process(v) for v in values]
+
+
+class ScoreStore:
+    """Batches of scores, the worklist and the contact history in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the latest revision (Alembic)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    # -- batches --------------------------------------------------------------------------------
+
+    def write_scored(self, batch: ScoredBatch, progress: Progress | None = None) -> None:
+        """Replace the stored batch with a scoring run's results (see :meth:`write_batch`)."""
+        self.write_batch(
+            as_of=batch.as_of,
+            model_version=batch.model_version,
+            invoices=batch.invoices,
+            accounts=batch.accounts,
+            reasons=batch.reasons,
+            p_base=batch.p_base,
+            progress=progress,
+        )
+
+    def write_batch(
+        self,
+        *,
+        as_of: pd.Timestamp,
+        model_version: str,
+        invoices: pd.DataFrame,
+        accounts: pd.DataFrame,
+        reasons: pd.DataFrame,
+        p_base: float,
+        progress: Progress | None = None,
+    ) -> None:
+        """Replace the batch ``(as_of, model_version)`` in one transaction."""
+        key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
+        frames = {
+            tables.invoice_scores: codec.with_reason_lists(
+                invoices, "invoice_id", reasons[reasons["level"] == "invoice"]
+            ),
+            tables.account_scores: codec.with_reason_lists(
+                accounts, "customer_id", reasons[reasons["level"] == "account"]
+            ).assign(effects=codec.effects_json(accounts)),
+            tables.reasons: reasons.assign(value=reasons["value"].map(codec.text_or_none)),
+        }
+        with self.engine.begin() as connection:
+            for table in (*tables.BATCH_TABLES, tables.batches):
+                connection.execute(
+                    table.delete().where(
+                        table.c.as_of == key["as_of"], table.c.model_version == key["model_version"]
+                    )
+                )
+            for table, frame in frames.items():
+                _insert_frame(connection, table, frame, key, progress)
+            connection.execute(
+                tables.batches.insert(),
+                [
+                    {
+                        **key,
+                        "created_at": datetime.now(UTC),
+                        "invoices": len(invoices),
+                        "accounts": len(accounts),
+                        "p_base": float(p_base),
+                    }
+                ],
+            )
+
+    def batches(self) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            query = sa.select(tables.batches).order_by(
+                tables.batches.c.as_of.desc(), tables.batches.c.created_at.desc()
+            )
+            return pd.read_sql(query, connection)
+
+    def latest_batch(self, as_of: pd.Timestamp | None = None) -> dict[str, Any] | None:
+        """The most recent batch (on ``as_of`` if given)."""
+        query = sa.select(tables.batches)
+        if as_of is not None:
+            query = query.where(tables.batches.c.as_of == pd.Timestamp(as_of).date())
+        query = query.order_by(tables.batches.c.as_of.desc(), tables.batches.c.created_at.desc())
+        with self.engine.connect() as connection:
+            row = connection.execute(query.limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def batch_frames(self, as_of: pd.Timestamp, model_version: str) -> dict[str, pd.DataFrame]:
+        """Invoices, accounts and reasons of one batch."""
+        key = (pd.Timestamp(as_of).date(), str(model_version))
+        out = {}
+        with self.engine.connect() as connection:
+            for table in tables.BATCH_TABLES:
+                query = sa.select(table).where(
+                    table.c.as_of == key[0], table.c.model_version == key[1]
+                )
+                out[table.name] = pd.read_sql(query, connection)
+        return out
+
+    def latest_score(self, level: str, key: str) -> dict[str, Any] | None:
+        """The latest stored score of an invoice (``level='invoice'``) or account: from the
+        most recent as-of date, and of that day the batch written last."""
+        table = tables.invoice_scores if level == "invoice" else tables.account_scores
+        column = table.c.invoice_id if level == "invoice" else table.c.customer_id
+        batches = tables.batches
+        query = (
+            sa.select(table)
+            .join(
+                batches,
+                (batches.c.as_of == table.c.as_of)
+                & (batches.c.model_version == table.c.model_version),
+            )
+            .where(column == key)
+            .order_by(table.c.as_of.desc(), batches.c.created_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        return {**row, "reasons": codec.decode_reasons(row["reasons"])}
+
+    # -- worklist and contacts ------------------------------------------------------------------
+
+    def write_worklist(self, as_of: pd.Timestamp, model_version: str, frame: pd.DataFrame) -> None:
+        key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
+        table = tables.worklist
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.delete().where(
+                    table.c.as_of == key["as_of"], table.c.model_version == key["model_version"]
+                )
+            )
+            columns = [c.name for c in table.columns if c.name not in tables.BATCH_KEY]
+            for chunk in _records(frame, columns):
+                connection.execute(table.insert(), [{**row, **key} for row in chunk])
+
+    def worklist(
+        self,
+        as_of: pd.Timestamp | None = None,
+        limit: int | None = None,
+        treatment: str | None = None,
+    ) -> pd.DataFrame:
+        table = tables.worklist
+        batch = self.latest_batch(as_of)
+        if batch is None:
+            return pd.DataFrame(columns=[c.name for c in table.columns])
+        query = sa.select(table).where(
+            table.c.as_of == batch["as_of"], table.c.model_version == batch["model_version"]
+        )
+        if treatment:
+            query = query.where(table.c.treatment == treatment)
+        query = query.order_by(table.c.rank)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return pd.read_sql(query, connection)
+
+    def record_contact(
+        self,
+        customer_id: str,
+        contacted_at: datetime,
+        channel: str,
+        invoice_id: str | None = None,
+        outcome: str | None = None,
+        recorded_by: str | None = None,
+    ) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                tables.contacts.insert().values(
+                    customer_id=customer_id,
+                    contacted_at=contacted_at,
+                    channel=channel,
+                    invoice_id=invoice_id,
+                    outcome=outcome,
+                    recorded_by=recorded_by,
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def contacts(
+        self, since: datetime | None = None, customer_id: str | None = None
+    ) -> pd.DataFrame:
+        query = sa.select(tables.contacts)
+        if since is not None:
+            query = query.where(tables.contacts.c.contacted_at >= since)
+        if customer_id is not None:
+            query = query.where(tables.contacts.c.customer_id == customer_id)
+        with self.engine.connect() as connection:
+            return pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+
+    def set_flags(self, frame: pd.DataFrame) -> None:
+        """Upsert do-not-contact flags and queues (columns: customer_id, do_not_contact, queue)."""
+        table = tables.customer_flags
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.delete().where(table.c.customer_id.in_(frame["customer_id"].tolist()))
+            )
+            for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
+                connection.execute(table.insert(), chunk)
+
+    def flags(self) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            return pd.read_sql(sa.select(tables.customer_flags), connection)

@@ -1,0 +1,132 @@
+"""Tables of the score store (SQLAlchemy Core); Alembic migrations create them.
+
+The tables of a scored batch are derived from the frame models of
+:mod:`models.decisions.frames`: a column's type follows its dtype, a text column with a
+``str_length`` bound becomes ``VARCHAR(n)``, and nullability is the model's. A test checks that
+the migrations build exactly these tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandera.pandas as pa
+import sqlalchemy as sa
+
+from models.decisions.frames import (
+    AccountScores,
+    Frame,
+    Reasons,
+    ScoredInvoices,
+    WorklistRows,
+)
+
+metadata = sa.MetaData()
+BATCH_KEY = ("as_of", "model_version")
+
+
+def _batch_key() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("as_of", sa.Date, primary_key=True),
+        sa.Column("model_version", sa.String(32), primary_key=True),
+    ]
+
+
+def _sql_type(column: pa.Column) -> sa.types.TypeEngine[Any]:
+    kind = str(column.dtype)
+    if kind.startswith("str"):
+        lengths = [c.statistics.get("max_value") for c in column.checks if c.name == "str_length"]
+        return sa.String(lengths[0]) if lengths and lengths[0] else sa.Text()
+    if kind == "float64":
+        return sa.Float()
+    if kind == "int64":
+        return sa.Integer()
+    if kind == "bool":
+        return sa.Boolean()
+    if kind.startswith("datetime64"):
+        return sa.Date()
+    return sa.Text()  # free values (a reason's value) are stored as text
+
+
+def columns_from(
+    model: type[Frame], *, primary_key: tuple[str, ...], skip: tuple[str, ...] = BATCH_KEY
+) -> list[sa.Column[Any]]:
+    """Columns of a frame model (less the batch key), in declaration order."""
+    out = []
+    for name, column in model.to_schema().columns.items():
+        if column.regex or name in skip:
+            continue
+        key = name in primary_key
+        out.append(
+            sa.Column(
+                name, _sql_type(column), primary_key=key, nullable=not key and column.nullable
+            )
+        )
+    return out
+
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    *_batch_key(),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("invoices", sa.Integer, nullable=False),
+    sa.Column("accounts", sa.Integer, nullable=False),
+    sa.Column("p_base", sa.Float, nullable=False),
+)
+
+invoice_scores = sa.Table(
+    "invoice_scores",
+    metadata,
+    *_batch_key(),
+    *columns_from(ScoredInvoices, primary_key=("invoice_id",)),
+    sa.Column("reasons", sa.Text),
+    sa.Index("ix_invoice_scores_customer_id", "customer_id"),
+    sa.Index("ix_invoice_scores_invoice", "invoice_id"),
+)
+
+account_scores = sa.Table(
+    "account_scores",
+    metadata,
+    *_batch_key(),
+    *columns_from(AccountScores, primary_key=("customer_id",)),
+    sa.Column("reasons", sa.Text),
+    sa.Column("effects", sa.Text),
+    sa.Index("ix_account_scores_customer", "customer_id"),
+)
+
+reasons = sa.Table(
+    "reasons",
+    metadata,
+    *_batch_key(),
+    *columns_from(Reasons, primary_key=("level", "key", "rank")),
+)
+
+worklist = sa.Table(
+    "worklist",
+    metadata,
+    *_batch_key(),
+    *columns_from(WorklistRows, primary_key=("rank",)),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(64), nullable=False, index=True),
+    sa.Column("contacted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("invoice_id", sa.String(64)),
+    sa.Column("outcome", sa.Text),
+    sa.Column("recorded_by", sa.String(64)),
+)
+
+customer_flags = sa.Table(
+    "customer_flags",
+    metadata,
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("do_not_contact", sa.Boolean, nullable=False, default=False),
+    sa.Column("queue", sa.String(64)),
+)
+
+BATCH_TABLES = (invoice_scores, account_scores, reasons)

@@ -1,0 +1,152 @@
+"""The score store on SQLite and PostgreSQL: idempotent batches, crash safety, lookups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fake_batches import fake_batch
+
+from serving.store.store import ScoreStore
+
+AS_OF = pd.Timestamp("2025-01-31")
+HERE = Path(__file__).parent
+HELPERS = HERE.parents[1]
+
+
+def write(store: ScoreStore, n: int, seed: int, version: str = "1") -> dict[str, pd.DataFrame]:
+    batch = fake_batch(n, seed)
+    store.write_batch(as_of=AS_OF, model_version=version, p_base=0.3, **batch)
+    return batch
+
+
+def test_rerun_replaces_the_batch_never_duplicates(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    store.migrate()  # migrating twice is harmless
+    write(store, 500, seed=1)
+    write(store, 300, seed=5)  # same as-of and model: replaces
+    write(store, 200, seed=6, version="2")  # another model version: kept beside it
+    batches = store.batches()
+    assert len(batches) == 2
+    frames = store.batch_frames(AS_OF, "1")
+    assert len(frames["invoice_scores"]) == 300
+    assert set(frames["invoice_scores"]["top_reason"]) == {"seed 5"}
+    assert len(frames["reasons"]) == 300
+    assert len(store.batch_frames(AS_OF, "2")["invoice_scores"]) == 200
+
+
+def test_latest_scores_and_contacts(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    batch = write(store, 50, seed=1)
+    invoice = batch["invoices"].iloc[3]
+    found = store.latest_score("invoice", invoice["invoice_id"])
+    assert found is not None and found["p_late"] == pytest.approx(invoice["p_late"])
+    assert store.latest_score("invoice", "nope") is None
+    account = batch["accounts"].iloc[0]
+    assert (
+        store.latest_score("account", account["customer_id"])["open_invoices"]
+        == account["open_invoices"]
+    )
+    store.record_contact("C00001", datetime(2025, 1, 30, tzinfo=UTC), "call", outcome="promised")
+    assert len(store.contacts(customer_id="C00001")) == 1
+
+
+@pytest.mark.slow
+def test_kill_mid_write_leaves_previous_batch_intact(store_url: str, tmp_path: Path) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    before = write(store, 1000, seed=1)
+    marker = tmp_path / "writing"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HELPERS), os.environ.get("PYTHONPATH", "")]),
+    }
+    child = subprocess.Popen(
+        [sys.executable, str(HELPERS / "fake_batches.py"), store_url, str(marker), "60000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+        assert time.monotonic() < deadline, "the writer never started"
+        time.sleep(0.05)
+        # while the new batch is being written, readers still see the old one, whole
+    during = store.batch_frames(AS_OF, "1")["invoice_scores"]
+    assert len(during) == 1000 and set(during["top_reason"]) == {"seed 1"}
+    time.sleep(0.3)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    after = ScoreStore(store_url)
+    frames = after.batch_frames(AS_OF, "1")
+    assert len(frames["invoice_scores"]) == len(before["invoices"])
+    assert set(frames["invoice_scores"]["top_reason"]) == {"seed 1"}  # nothing of the killed batch
+    assert len(frames["reasons"]) == len(before["reasons"])
+    assert len(after.batches()) == 1
+    write(after, 10, seed=3)  # and the store still takes the next batch
+    assert len(after.batch_frames(AS_OF, "1")["invoice_scores"]) == 10
+
+
+def test_object_columns_and_missing_values_are_stored(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    batch = fake_batch(30, seed=2)
+    invoices = batch["invoices"].astype(object)
+    invoices.loc[0, "segment"] = None
+    invoices.loc[1, "raw_score"] = float("nan")
+    reasons = batch["reasons"].astype(object)
+    store.write_batch(
+        as_of=AS_OF,
+        model_version="1",
+        p_base=0.3,
+        invoices=invoices,
+        accounts=batch["accounts"],
+        reasons=reasons,
+    )
+    stored = store.batch_frames(AS_OF, "1")["invoice_scores"].set_index("invoice_id")
+    first, second = invoices["invoice_id"].iloc[0], invoices["invoice_id"].iloc[1]
+    assert pd.isna(stored.loc[first, "segment"]) and pd.isna(stored.loc[second, "raw_score"])
+    assert stored["p_late"].sort_index().tolist() == pytest.approx(
+        invoices.set_index("invoice_id")["p_late"].sort_index().astype(float).tolist()
+    )
+    assert len(store.batch_frames(AS_OF, "1")["reasons"]) == len(reasons)
+
+
+def test_latest_score_is_from_the_batch_written_last(store_url: str) -> None:
+    """Version "10" written after version "9" on the same day wins (a text order would say 9)."""
+    store = ScoreStore(store_url)
+    store.migrate()
+    older = write(store, 20, seed=1, version="9")
+    newer = write(store, 20, seed=2, version="10")
+    invoice_id = older["invoices"]["invoice_id"].iloc[4]
+    found = store.latest_score("invoice", invoice_id)
+    assert found is not None and found["model_version"] == "10"
+    expected = newer["invoices"].set_index("invoice_id").loc[invoice_id, "p_late"]
+    assert found["p_late"] == pytest.approx(expected)
+    customer = newer["accounts"]["customer_id"].iloc[0]
+    assert store.latest_score("account", customer)["model_version"] == "10"  # type: ignore[index]
+
+
+def test_the_migrations_build_exactly_the_declared_tables(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from serving.store import tables
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), tables.metadata)
+    assert differences == []

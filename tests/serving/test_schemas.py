@@ -1,0 +1,65 @@
+"""The API's response models say what the frame models of a scoring run hold: same names, same
+types, optional exactly where the frame allows missing values."""
+
+from __future__ import annotations
+
+import types
+import typing
+from datetime import date
+
+import pytest
+from pydantic import BaseModel
+
+from models.decisions.frames import (
+    CONTEXT_FEATURES,
+    AccountScores,
+    Frame,
+    ScoredInvoices,
+    WorklistRows,
+    columns,
+)
+from serving.schemas import StoredAccount, StoredInvoice, WorklistItem
+
+PYTHON_TYPE = {"str": str, "float64": float, "int64": int, "bool": bool, "datetime64": date}
+
+
+def _frame_type(dtype: object) -> type:
+    text = str(dtype)
+    return next(t for prefix, t in PYTHON_TYPE.items() if text.startswith(prefix))
+
+
+def _api_type(annotation: object) -> tuple[type, bool]:
+    """The plain type of a field and whether it may be None."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        plain = [a for a in args if a is not type(None)]
+        return plain[0], type(None) in args
+    return annotation, False  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("response", "frame", "every_column"),
+    [
+        (StoredInvoice, ScoredInvoices, False),
+        (StoredAccount, AccountScores, True),
+        (WorklistItem, WorklistRows, True),
+    ],
+)
+def test_responses_match_the_frames(
+    response: type[BaseModel], frame: type[Frame], every_column: bool
+) -> None:
+    schema = frame.to_schema().columns
+    fields = {n: f for n, f in response.model_fields.items() if n != "reasons"}
+    assert set(fields) <= set(columns(frame))
+    if every_column:
+        assert set(fields) == set(columns(frame))
+    for name, field in fields.items():
+        plain, optional = _api_type(field.annotation)
+        assert plain is _frame_type(schema[name].dtype), name
+        assert optional == schema[name].nullable, name
+
+
+def test_context_features_are_catalogue_features() -> None:
+    from features.catalogue import BY_NAME
+
+    assert CONTEXT_FEATURES and all(name in BY_NAME for name in CONTEXT_FEATURES)
