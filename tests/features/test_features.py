@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_strategies import ledgers, targets
@@ -145,6 +147,24 @@ def test_catalogue_is_rich_and_every_feature_is_built(ibm_ledger: Ledger) -> Non
         values = {k: frame[k].iloc[0] for k in frame.columns}
         if feature.kind == "numeric":
             feature.template.format(**{k: (0.0 if pd.isna(v) else v) for k, v in values.items()})
+
+
+def test_feature_tables_match_their_schema(ibm_ledger: Ledger) -> None:
+    from features.frames import feature_schema
+    from features.ledger.schema import Context, Customers, Invoices, checking
+
+    as_of = pd.Timestamp("2013-10-01")
+    feature_schema(training=True).validate(training_set(ibm_ledger, as_of), lazy=True)
+    scored = scoring_set(ibm_ledger, as_of)
+    feature_schema().validate(scored, lazy=True)
+    with pytest.raises(pa.errors.SchemaErrors):  # the schema can fail: a text amount
+        feature_schema().validate(scored.assign(amount="12"), lazy=True)
+    assert ibm_ledger.customers is not None and ibm_ledger.extracted_at is not None
+    # the valid ledger is typed, and keeps every rule of the contract's own models
+    known = ibm_ledger.customers["customer_id"]
+    with checking(Context(ibm_ledger.extracted_at, known_customers=known)):
+        Customers.validate(ibm_ledger.customers, lazy=True)
+        Invoices.validate(ibm_ledger.invoices, lazy=True)
 
 
 def test_training_set_uses_issue_date_as_of_and_matured_labels_only(ibm_ledger: Ledger) -> None:
