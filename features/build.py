@@ -281,6 +281,8 @@ def _assemble(
     cols["days_since_last_late"] = day - scalar(S.last_late)
     cols["on_time_streak"] = scalar(S.streak)
     cols["days_since_last_payment"] = day - scalar(S.last_paid)
+    cols["days_late_last"] = scalar(S.last_days_late)
+    cols["days_to_pay_last"] = scalar(S.last_days_to_pay)
     undisputed = scalar(S.n_undisputed)
     cols["late_share_undisputed"] = _ratio(scalar(S.late_undisputed), undisputed)
     cols["mean_days_to_pay_undisputed"] = _ratio(scalar(S.sum_dtp_undisputed), undisputed)
@@ -376,23 +378,45 @@ def scoring_set(
 
 
 def training_set(
-    ledger: Ledger, as_of: pd.Timestamp, *, grace_days: int = 0, history: History | None = None
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    *,
+    grace_days: int = 0,
+    history: History | None = None,
+    snapshots: tuple[int, ...] = (),
 ) -> pd.DataFrame:
-    """Features at each invoice's issue date, with labels as matured at ``as_of``.
+    """Features of each invoice as of its issue date, with labels as matured at ``as_of``.
 
     Only invoices issued on or before ``as_of`` whose label is known at ``as_of`` are kept.
+
+    Args:
+        snapshots: days before the due date at which each invoice is also taken, as it stood
+            then (while still open and after its issue day): the model then learns from what is
+            known k days after issue, as it is scored. ``weight`` gives every invoice a total
+            weight of 1 over its rows.
     """
     as_of = pd.Timestamp(as_of).normalize()
     history = history or History.from_ledger(ledger, grace_days)
     issued = ledger.invoices[ledger.invoices["issue_date"] <= as_of]
     labels = label_at(issued, as_of, grace_days)
     known = (labels["status"] != UNKNOWN).to_numpy()
-    targets = issued[known].assign(as_of=issued.loc[known, "issue_date"])
-    features = history.features(targets)
-    matured = labels[known].reset_index(drop=True)
+    matured = issued[known].assign(
+        late=labels.loc[known, "late"].astype(bool).to_numpy(),
+        days_late=labels.loc[known, "days_late"].to_numpy(),
+    )
+    targets = [matured.assign(as_of=matured["issue_date"])]
+    for days in snapshots:
+        day = matured["due_date"] - pd.Timedelta(days=days)
+        paid = matured["paid_date"]
+        still_open = (day > matured["issue_date"]) & ~(paid.notna() & (paid <= day))
+        targets.append(matured[still_open].assign(as_of=day[still_open]))
+    rows = pd.concat(targets, ignore_index=True) if len(targets) > 1 else targets[0]
+    features = history.features(rows)
+    per_invoice = rows.groupby("invoice_id", sort=False)["invoice_id"].transform("size")
     return features.assign(
-        issue_date=targets["issue_date"].to_numpy(),
-        due_date=targets["due_date"].to_numpy(),
-        late=matured["late"].astype(bool).to_numpy(),
-        days_late=matured["days_late"].to_numpy(),
+        issue_date=rows["issue_date"].to_numpy(),
+        due_date=rows["due_date"].to_numpy(),
+        late=rows["late"].to_numpy(),
+        days_late=rows["days_late"].to_numpy(),
+        weight=1.0 / per_invoice.to_numpy("float64"),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-CATALOGUE_VERSION = "2"
+CATALOGUE_VERSION = "3"
 WINDOWS: tuple[int | None, ...] = (90, 180, 365, None)
 """History windows in days (by settlement date); ``None`` is all time."""
 
@@ -26,6 +26,9 @@ class Feature:
     monotone: int = 0
     absent: str = ""
     """Sentence when the value is 0 or missing (flags, empty history); default: the template."""
+    needs: str = ""
+    """The optional ledger column (``table.column``) or table it is computed from: a ledger
+    without it trains a model without this feature, instead of one that reads "not known"."""
 
 
 GROUPS: dict[str, str] = {
@@ -163,12 +166,29 @@ _OTHER_FEATURES: list[Feature] = [
         "last settled an invoice {days_since_last_payment:.0f} days ago",
     ),
     Feature(
+        "days_late_last",
+        "days late of the customer's most recently settled invoice (the slowest, when several "
+        "settled that day)",
+        "days",
+        "late_history",
+        "paid the last settled invoice {days_late_last:.0f} days after its due date",
+        monotone=1,
+    ),
+    Feature(
+        "days_to_pay_last",
+        "days from issue to payment of the customer's most recently settled invoice",
+        "days",
+        "payment_speed",
+        "took {days_to_pay_last:.0f} days to pay the last settled invoice",
+    ),
+    Feature(
         "late_share_undisputed",
         "share of the customer's settled undisputed invoices that were paid late (all time)",
         "share",
         "late_history",
         "paid {late_share_undisputed:.0%} of undisputed invoices late",
         monotone=1,
+        needs="invoices.disputed",
     ),
     Feature(
         "mean_days_to_pay_undisputed",
@@ -177,6 +197,7 @@ _OTHER_FEATURES: list[Feature] = [
         "payment_speed",
         "took {mean_days_to_pay_undisputed:.0f} days on average to pay undisputed invoices",
         monotone=1,
+        needs="invoices.disputed",
     ),
     Feature(
         "mean_days_to_pay_same_channel",
@@ -184,6 +205,7 @@ _OTHER_FEATURES: list[Feature] = [
         "days",
         "payment_speed",
         "took {mean_days_to_pay_same_channel:.0f} days on average to pay invoices sent by {channel}",
+        needs="invoices.channel",
     ),
     Feature(
         "is_new_customer",
@@ -215,6 +237,7 @@ _OTHER_FEATURES: list[Feature] = [
         "exposure",
         "{partial_open_count:.0f} open invoices only partly paid",
         absent="no partly paid invoices",
+        needs="payments",
     ),
     Feature(
         "open_to_credit_limit",
@@ -222,6 +245,7 @@ _OTHER_FEATURES: list[Feature] = [
         "ratio",
         "exposure",
         "open balance at {open_to_credit_limit:.0%} of the credit limit",
+        needs="customers.credit_limit",
     ),
     Feature(
         "overdue_count",
@@ -276,6 +300,7 @@ _OTHER_FEATURES: list[Feature] = [
         "share",
         "terms",
         "{paid_share:.0%} of the invoice already paid",
+        needs="payments",
     ),
     Feature(
         "disputed",
@@ -284,6 +309,7 @@ _OTHER_FEATURES: list[Feature] = [
         "dispute",
         "the invoice is disputed",
         absent="the invoice is not disputed",
+        needs="invoices.disputed",
     ),
     Feature(
         "dispute_rate",
@@ -292,6 +318,7 @@ _OTHER_FEATURES: list[Feature] = [
         "dispute",
         "disputed {dispute_rate:.0%} of earlier invoices",
         absent="disputed none of the earlier invoices",
+        needs="invoices.disputed",
     ),
     Feature(
         "channel",
@@ -300,6 +327,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "sent by {channel}",
         kind="categorical",
+        needs="invoices.channel",
     ),
     Feature(
         "currency",
@@ -308,6 +336,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "billed in {currency}",
         kind="categorical",
+        needs="invoices.currency",
     ),
     Feature(
         "issue_month_end",
@@ -359,6 +388,7 @@ _OTHER_FEATURES: list[Feature] = [
         "amount",
         "relationship",
         "credit limit of {credit_limit:,.0f}",
+        needs="customers.credit_limit",
     ),
     Feature(
         "segment",
@@ -367,6 +397,7 @@ _OTHER_FEATURES: list[Feature] = [
         "profile",
         "a {segment} customer",
         kind="categorical",
+        needs="customers.segment",
     ),
     Feature(
         "country",
@@ -375,6 +406,7 @@ _OTHER_FEATURES: list[Feature] = [
         "profile",
         "based in {country}",
         kind="categorical",
+        needs="customers.country",
     ),
 ]
 
@@ -382,9 +414,16 @@ FEATURES: tuple[Feature, ...] = (*_history_features(), *_OTHER_FEATURES)
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 
 
-def feature_names(extra: tuple[str, ...] = ()) -> list[str]:
-    """Every catalogue feature, then the ledger's extra feature columns."""
-    return [f.name for f in FEATURES] + list(extra)
+def feature_names(extra: tuple[str, ...] = (), present: frozenset[str] | None = None) -> list[str]:
+    """Every catalogue feature, then the ledger's extra feature columns.
+
+    Args:
+        present: the optional columns and tables a ledger has (``Ledger.present()``); features
+            that need one it lacks are left out. ``None``: all features.
+    """
+    return [
+        f.name for f in FEATURES if present is None or not f.needs or f.needs in present
+    ] + list(extra)
 
 
 def describe(name: str) -> Feature:

@@ -29,6 +29,7 @@ class TrainingLabels(pa.DataFrameModel):
     due_date: Series[pa.DateTime]
     late: Series[bool]
     days_late: Series[float] = pa.Field(ge=0, nullable=True)
+    weight: Series[float] = pa.Field(gt=0, le=1, description="1 / the invoice's rows")
 
 
 def _text_or_missing(values: pd.Series) -> bool:

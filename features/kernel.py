@@ -66,6 +66,8 @@ S = IntEnum(
         "n_disputed",
         "n_same_channel",
         "sum_dtp_same_channel",
+        "last_days_late",
+        "last_days_to_pay",
     ],
     start=0,
 )
@@ -179,7 +181,13 @@ def _target_row(L, c, day, me, my_channel, windows, grace, row):  # type: ignore
                 scalars[S.sum_dtp_same_channel] += days_to_pay
             if is_late:
                 last_late = max(last_late, L.paid[j])
-            last_paid = max(last_paid, L.paid[j])
+            if L.paid[j] > last_paid:  # the last settlement day: its latest and slowest payers
+                last_paid = L.paid[j]
+                scalars[S.last_days_late] = days_late
+                scalars[S.last_days_to_pay] = days_to_pay
+            elif L.paid[j] == last_paid:
+                scalars[S.last_days_late] = max(scalars[S.last_days_late], days_late)
+                scalars[S.last_days_to_pay] = max(scalars[S.last_days_to_pay], days_to_pay)
         else:
             received = _paid_by(L.pay_offsets, L.pay_date, L.pay_amount, j, day)
             remaining = L.amount[j] - received
@@ -208,6 +216,9 @@ def _target_row(L, c, day, me, my_channel, windows, grace, row):  # type: ignore
     # days of events that may not have happened yet: NaN (the row's initial value) when not
     row[base + S.last_late] = np.nan if last_late == PAST else last_late
     row[base + S.last_paid] = np.nan if last_paid == PAST else last_paid
+    if last_paid == PAST:
+        row[base + S.last_days_late] = np.nan
+        row[base + S.last_days_to_pay] = np.nan
     row[base + S.min_overdue_due] = np.nan if min_overdue_due == NEVER else min_overdue_due
     row[base + S.first_issue] = np.nan if first_issue == NEVER else first_issue
 

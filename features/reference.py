@@ -53,6 +53,9 @@ def _history(settled: pd.DataFrame, T: pd.Timestamp, grace: int) -> dict[str, fl
     )
     out["on_time_streak"] = int((~late[after_last_late.index]).sum())
     out["days_since_last_payment"] = (T - settled["paid_date"].max()).days if len(settled) else NAN
+    last_day = settled["paid_date"] == settled["paid_date"].max()
+    out["days_late_last"] = float(days_late[last_day].max()) if len(settled) else NAN
+    out["days_to_pay_last"] = float(days_to_pay[last_day].max()) if len(settled) else NAN
     out["is_new_customer"] = float(len(settled) == 0)
     return out
 

@@ -23,13 +23,15 @@ class Calibrator:
     isotonic_: IsotonicRegression | None = None
     sigmoid_: LogisticRegression | None = None
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, raw: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
         if self.method == "isotonic":
             self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-                raw, y
+                raw, y, sample_weight=weight
             )
         else:
-            self.sigmoid_ = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+            self.sigmoid_ = LogisticRegression(C=1e6).fit(
+                raw.reshape(-1, 1), y, sample_weight=weight
+            )
         return self
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
@@ -43,24 +45,27 @@ class Calibrator:
         raise ValueError("Calibrator is not fitted")
 
 
-def out_of_fold_brier(method: Method, raw: np.ndarray, y: np.ndarray, seed: int) -> float:
+def out_of_fold_brier(
+    method: Method, raw: np.ndarray, y: np.ndarray, seed: int, weight: np.ndarray | None = None
+) -> float:
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    w = np.ones(len(raw)) if weight is None else weight
     predicted = np.empty_like(raw, dtype="float64")
     for fit_idx, held_idx in folds.split(raw, y):
         predicted[held_idx] = (
-            Calibrator(method).fit(raw[fit_idx], y[fit_idx]).predict(raw[held_idx])
+            Calibrator(method).fit(raw[fit_idx], y[fit_idx], w[fit_idx]).predict(raw[held_idx])
         )
-    return float(brier_score_loss(y, predicted))
+    return float(brier_score_loss(y, predicted, sample_weight=w))
 
 
 def choose_calibrator(
-    raw: np.ndarray, y: np.ndarray, seed: int = 0
+    raw: np.ndarray, y: np.ndarray, seed: int = 0, weight: np.ndarray | None = None
 ) -> tuple[Calibrator, dict[str, float]]:
     """Fit the method with the lower out-of-fold Brier score on all of ``raw``.
 
     Returns:
         The fitted calibrator and the out-of-fold Brier score of each method.
     """
-    scores = {m: out_of_fold_brier(m, raw, y, seed) for m in ("isotonic", "sigmoid")}
+    scores = {m: out_of_fold_brier(m, raw, y, seed, weight) for m in ("isotonic", "sigmoid")}
     best: Method = "isotonic" if scores["isotonic"] < scores["sigmoid"] else "sigmoid"
-    return Calibrator(best).fit(raw, y), scores
+    return Calibrator(best).fit(raw, y, weight), scores

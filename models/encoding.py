@@ -31,6 +31,8 @@ class FeatureEncoder:
 
     features: list[str]
     max_categories: int = MAX_CATEGORIES
+    extra_categorical: tuple[str, ...] = ()
+    """Ledger columns (not in the catalogue) holding text: coded as categories too."""
     categories_: dict[str, list[str]] = field(default_factory=dict, init=False)
     codes_: dict[str, dict[str, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -38,7 +40,8 @@ class FeatureEncoder:
 
     @property
     def categorical(self) -> list[str]:
-        return [f for f in self.features if describe(f).kind == "categorical"]
+        extra = set(self.extra_categorical)
+        return [f for f in self.features if f in extra or describe(f).kind == "categorical"]
 
     def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
         self.categories_ = {}

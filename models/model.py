@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -21,7 +22,7 @@ class LatePaymentModel:
     calibrator: Calibrator
     catalogue_version: str = CATALOGUE_VERSION
     grace_days: int = 0
-    info: dict[str, object] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:

@@ -29,15 +29,17 @@ class ScoreRequest:
     mapping: Path | None = None
     model_alias: str | None = None
     """Registry alias or version [default: the settings' model alias]."""
+    model_name: str | None = None
+    """Registered model [default: the ledger's own]: naming one also allows another ledger's."""
     out: Path | None = None
     capacity: int | None = None
     playbook: Path | None = None
 
 
 @task(retries=2, retry_delay_seconds=2)
-def load_model(home: Path, alias: str) -> tuple[LatePaymentModel, str]:
+def load_model(home: Path, name: str, alias: str) -> tuple[LatePaymentModel, str]:
     tracking.configure(home)
-    return registry.load_model(alias)
+    return registry.load_model(name, alias)
 
 
 @task(retries=2, retry_delay_seconds=2)
@@ -56,11 +58,15 @@ def score_flow(request: ScoreRequest) -> dict[str, Any]:
     """Load and validate, load the model by alias, score and explain, store, build the worklist."""
     settings = Settings()
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
-    model, version = load_model(settings.home, request.model_alias or settings.model_alias)
+    chosen = request.model_name or settings.model_name
+    name = chosen or tracking.model_name(ledger.name)
+    model, version = load_model(settings.home, name, request.model_alias or settings.model_alias)
+    registry.check_ledger(model, ledger, by_name=chosen is None)
     published: Published = publish(request, ledger, model, version)  # type: ignore[assignment]
     batch = published.batch
     return {
         "as_of": str(batch.as_of.date()),
+        "model_name": name,
         "model_version": version,
         "invoices": len(batch.invoices),
         "accounts": len(batch.accounts),

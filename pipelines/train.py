@@ -13,18 +13,11 @@ import mlflow
 import pandas as pd
 from prefect import flow, task
 
-from features.catalogue import feature_names
 from features.ledger.ledger import Ledger
 from models.registry import registry, tracking
-from models.registry.promotion import Decision, PromotionPolicy, decide
+from models.registry.promotion import Decision, PromotionPolicy
 from models.training.fit import TrainParams
-from models.training.split import TimeSplit, make_split, split_frame
-from models.training.train import (
-    MODEL_KEY,
-    TrainingResult,
-    prepare_training_frame,
-    train_and_evaluate,
-)
+from models.training.train import TrainingResult, train_on_ledger
 from pipelines.tasks import load
 from serving.settings import Settings
 
@@ -40,93 +33,109 @@ class TrainRequest:
     valid_from: pd.Timestamp | None = None
     params: TrainParams = field(default_factory=TrainParams)
     tune_trials: int = 0
+    folds: int | None = None
+    """Rolling-origin folds [default: the settings' (1)]."""
     policy: PromotionPolicy | None = None
     """[default: the settings' promotion policy]"""
-
-
-@task
-def build_training_frame(ledger: Ledger, as_of: pd.Timestamp, grace_days: int) -> pd.DataFrame:
-    return prepare_training_frame(ledger, as_of, grace_days)
-
-
-@task
-def split(
-    frame: pd.DataFrame,
-    as_of: pd.Timestamp,
-    test_from: pd.Timestamp | None,
-    valid_from: pd.Timestamp | None,
-) -> TimeSplit:
-    return make_split(frame, as_of, test_from, valid_from)
+    model_name: str | None = None
+    """Registered model [default: the ledger's own, precollect-<ledger name>]."""
 
 
 @task
 def tune_params(
-    frame: pd.DataFrame, time_split: TimeSplit, features: list[str], trials: int, base: TrainParams
+    ledger: Ledger, request: TrainRequest, as_of: pd.Timestamp, grace_days: int
 ) -> TrainParams:
-    from models.training.tuning import tune
+    from models.training.tuning import tune_on_ledger
 
-    train, valid, _ = split_frame(frame, time_split)
-    return tune(train, valid, features, trials, base)
+    return tune_on_ledger(
+        ledger,
+        as_of,
+        request.test_from,
+        request.valid_from,
+        request.tune_trials,
+        request.params,
+        grace_days,
+    )
 
 
 @task
-def fit_and_evaluate(
-    frame: pd.DataFrame,
-    time_split: TimeSplit,
-    features: list[str],
+def fit(
+    ledger: Ledger,
+    request: TrainRequest,
     params: TrainParams,
+    as_of: pd.Timestamp,
     grace_days: int,
+    folds: int,
 ) -> TrainingResult:
-    return train_and_evaluate(frame, time_split, features, params, grace_days)
+    return train_on_ledger(
+        ledger,
+        as_of=as_of,
+        test_from=request.test_from,
+        valid_from=request.valid_from,
+        params=params,
+        grace_days=grace_days,
+        folds=folds,
+    )
 
 
 @task
 def log_and_register(
-    result: TrainingResult, params: TrainParams, fingerprint: str
+    result: TrainingResult, name: str, params: TrainParams, ledger: Ledger
 ) -> tuple[str, str]:
-    return registry.log_training_run(result, params=params, data_fingerprint=fingerprint)
+    return registry.log_training_run(result, name=name, params=params, ledger=ledger)
 
 
 @task
-def decide_promotion(
-    result: TrainingResult, version: str, run_id: str, policy: PromotionPolicy
+def promote(
+    result: TrainingResult, name: str, version: str, run_id: str, policy: PromotionPolicy
 ) -> Decision:
-    champion = registry.champion_metrics_on(result.test)
-    decision = decide(result.metrics[MODEL_KEY], champion, policy)
-    registry.apply_decision(version, decision, run_id)
-    return decision
+    decision, compared_with = registry.decide_promotion(result, result.frame, name, policy)
+    return registry.apply_decision(name, version, decision, run_id, expected_champion=compared_with)
 
 
 @flow(name="train", log_prints=True)
 def train_flow(request: TrainRequest) -> dict[str, Any]:
-    """Load and validate, build the training set, split by time, fit, evaluate, log, register."""
+    """Load and validate; evaluate out of time (rolling origin); refit on every matured row;
+    log, register under the ledger's name and decide the promotion."""
     settings = Settings()
     experiment_id = tracking.configure(settings.home)
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
     as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
-    frame = build_training_frame(ledger, as_of, settings.grace_days)
-    time_split = split(frame, as_of, request.test_from, request.valid_from)
-    features = feature_names(ledger.feature_columns)
+    name = request.model_name or settings.model_name or tracking.model_name(ledger.name)
     with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"train as of {as_of.date()}"
+        experiment_id=experiment_id, run_name=f"train {ledger.name} as of {as_of.date()}"
     ) as run:
         params = request.params
         if request.tune_trials:
-            params = tune_params(frame, time_split, features, request.tune_trials, params)
-        result = fit_and_evaluate(frame, time_split, features, params, settings.grace_days)
-        run_id, version = log_and_register(result, params, ledger.fingerprint())
+            params = tune_params(ledger, request, as_of, settings.grace_days)
+        folds = request.folds or settings.training.folds
+        result = fit(ledger, request, params, as_of, settings.grace_days, folds)
+        run_id, version = log_and_register(result, name, params, ledger)
         policy = request.policy or settings.training.policy()
-        decision = decide_promotion(result, version, run.info.run_id, policy)
-    print(
-        f"model version {version}: {'promoted to champion' if decision.promote else 'kept as challenger'} ({decision.reason})"
-    )
+        decision = promote(result, name, version, run.info.run_id, policy)
+    verdict = "promoted to champion" if decision.promote else "kept as challenger"
+    print(f"{name} version {version}: {verdict} ({decision.reason})")
+    refit = result.model.info
     return {
         "run_id": run_id,
+        "model_name": name,
         "model_version": version,
         "promoted": decision.promote,
         "promotion_reason": decision.reason,
-        "split": time_split.as_dict(),
+        "split": result.split.as_dict(),
         "counts": result.counts,
         "metrics": result.metrics,
+        "refit": {"rows": refit["rows"], "window": refit["window"], "trees": refit["rounds"]},
+        "rolling": {
+            "folds": [
+                {
+                    "as_of": str(f.split.as_of.date()),
+                    "test_rows": f.counts["test"],
+                    "metrics": f.metrics,
+                }
+                for f in result.folds
+            ],
+            "summary": result.rolling(),
+        },
         "tracking_uri": mlflow.get_tracking_uri(),
     }

@@ -6,13 +6,13 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.ledger.errors import ContractViolation, LedgerError
+from features.ledger.errors import ContractViolation, LedgerError, LedgerMismatch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,6 +163,19 @@ def features(
     console.print(f"{len(frame):,} {kind}, {frame.shape[1] - 3} columns, written to {out}")
 
 
+def _days_list(text: str) -> tuple[int, ...]:
+    """``14,7,3`` as days; ``none`` as no snapshot."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        days = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a list of days such as 14,7,3") from None
+    if any(d < 1 for d in days):
+        raise typer.BadParameter("snapshot days must be at least 1")
+    return days
+
+
 def _day_or_none(value: str | None) -> pd.Timestamp | None:
     import pandas as pd
 
@@ -181,7 +194,23 @@ def train(
         str | None, typer.Option(help="first issue date of the test window [default: last 20 %]")
     ] = None,
     valid_from: Annotated[
-        str | None, typer.Option(help="first issue date of the validation window")
+        str | None,
+        typer.Option(help="first issue date of the validation window [default: as long, before]"),
+    ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(min=1, help="rolling-origin folds [default: PRECOLLECT_TRAIN_FOLDS, else 3]"),
+    ] = None,
+    snapshots: Annotated[
+        str | None,
+        typer.Option(
+            help="days before due at which invoices are also trained on, e.g. 14,7,3, or "
+            "'none' for the issue date only [default: 14,7,3]"
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(help="register under this name [default: precollect-<ledger name>]"),
     ] = None,
     seed: Annotated[
         int | None, typer.Option(help="random seed [default: PRECOLLECT_TRAIN_SEED, else 0]")
@@ -202,28 +231,46 @@ def train(
             help="promotion: ECE loss allowed [default: PRECOLLECT_TRAIN_ECE_TOLERANCE, else 0.02]"
         ),
     ] = None,
+    min_test_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="promotion: test rows needed [default: PRECOLLECT_TRAIN_MIN_TEST_ROWS, else 200]",
+        ),
+    ] = None,
 ) -> None:
-    """Train, evaluate against baselines, log to MLflow, register and maybe promote a model."""
+    """Evaluate out of time against baselines, refit on every matured row, log to MLflow,
+    register under the ledger's name and promote when it is fairly better."""
     from pipelines.runtime import use_local_defaults
 
     use_local_defaults()
-    from models.registry.promotion import PromotionPolicy
+    from dataclasses import replace
+
     from models.training.fit import TrainParams
     from pipelines.train import TrainRequest, train_flow
 
     training = settings().training
+    policy = training.policy()
+    overrides: dict[str, Any] = {
+        "auc_margin": auc_margin,
+        "ece_tolerance": ece_tolerance,
+        "min_test_rows": min_test_rows,
+    }
+    policy = replace(policy, **{k: v for k, v in overrides.items() if v is not None})
+    params = TrainParams(seed=training.seed if seed is None else seed)
+    if snapshots is not None:
+        params = replace(params, snapshots=_days_list(snapshots))
     request = TrainRequest(
         ledger=ledger,
         mapping=mapping,
         as_of=_day_or_none(as_of),
         test_from=_day_or_none(test_from),
         valid_from=_day_or_none(valid_from),
-        params=TrainParams(seed=training.seed if seed is None else seed),
+        params=params,
         tune_trials=tune,
-        policy=PromotionPolicy(
-            auc_margin=training.auc_margin if auc_margin is None else auc_margin,
-            ece_tolerance=training.ece_tolerance if ece_tolerance is None else ece_tolerance,
-        ),
+        folds=folds,
+        policy=policy,
+        model_name=model_name,
     )
     try:
         with console.status("training (Prefect flow 'train')"):
@@ -231,13 +278,48 @@ def train(
     except (LedgerError, ContractViolation, ValueError) as exc:
         raise fail(str(exc)) from None
     print_metrics(summary["metrics"])
+    print_rolling(summary["rolling"])
+    refit = summary["refit"]
     console.print(
-        f"MLflow run {summary['run_id']}, model version {summary['model_version']}: "
-        f"{'champion' if summary['promoted'] else 'challenger'} ({summary['promotion_reason']})"
+        f"refit on {refit['rows']:,} matured rows issued {refit['window']['first_issue']} to "
+        f"{refit['window']['last_issue']} ({refit['trees']} trees)\n"
+        f"MLflow run {summary['run_id']}, {summary['model_name']} version "
+        f"{summary['model_version']}: "
+        f"{'champion' if summary['promoted'] else 'challenger'} ({summary['promotion_reason']})",
+        highlight=False,
     )
     if metrics_out is not None:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
         metrics_out.write_text(json.dumps(summary, indent=2, default=str))
+
+
+def print_rolling(rolling: dict) -> None:
+    """The rolling-origin folds: ROC-AUC and ECE of the model at each, mean and spread."""
+    folds = rolling["folds"]
+    if len(folds) < 2:
+        return
+    table = Table(title=f"rolling origin: {len(folds)} folds, each trained on what was known then")
+    for column in ("as of", "test rows", "model roc auc", "best baseline roc auc", "model ece"):
+        table.add_column(column, justify="left" if column == "as of" else "right")
+    for fold in folds:
+        metrics = fold["metrics"]
+        best = max(v["roc_auc"] for k, v in metrics.items() if k != "model")
+        table.add_row(
+            fold["as_of"],
+            f"{fold['test_rows']:,}",
+            f"{metrics['model']['roc_auc']:.3f}",
+            f"{best:.3f}",
+            f"{metrics['model']['ece']:.3f}",
+        )
+    summary = rolling["summary"]["model"]
+    table.add_row(
+        "mean ± spread",
+        "",
+        f"{summary['roc_auc']['mean']:.3f} ± {summary['roc_auc']['std']:.3f}",
+        "",
+        f"{summary['ece']['mean']:.3f} ± {summary['ece']['std']:.3f}",
+    )
+    console.print(table)
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
@@ -262,6 +344,7 @@ def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
 
 @app.command()
 def promote(
+    model_name: Annotated[str, typer.Option(help="the registered model, precollect-<ledger name>")],
     version: Annotated[str, typer.Option(help="model version to make champion")],
     reason: Annotated[str, typer.Option(help="why (recorded on the model version)")],
 ) -> None:
@@ -272,10 +355,10 @@ def promote(
 
     tracking.configure(settings().home)
     try:
-        registry.promote_by_hand(version, reason)
+        registry.promote_by_hand(model_name, version, reason)
     except MlflowException as exc:
-        raise fail(f"cannot promote version {version}: {exc.message}") from None
-    console.print(f"version {version} is now the champion ({reason})")
+        raise fail(f"cannot promote {model_name} version {version}: {exc.message}") from None
+    console.print(f"{model_name} version {version} is now the champion ({reason})")
 
 
 def _clip(text: str, width: int) -> str:
@@ -327,6 +410,13 @@ def score(
             help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"
         ),
     ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            help="use this registered model, even one trained on another ledger "
+            "[default: the ledger's own, precollect-<ledger name>]"
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="also write scores to this .csv/.parquet")
     ] = None,
@@ -346,6 +436,7 @@ def score(
         as_of=_day_or_none(as_of),
         mapping=mapping,
         model_alias=alias,
+        model_name=model_name,
         out=out,
         capacity=capacity,
         playbook=playbook,
@@ -353,11 +444,14 @@ def score(
     try:
         with console.status("scoring (Prefect flow 'score')"):
             summary = score_flow(request)
-    except (LedgerError, ContractViolation) as exc:
+    except (LedgerError, ContractViolation, LedgerMismatch) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
         if type(exc).__name__ == "MlflowException":
-            raise fail(f"no model '{alias}' in the registry: run precollect train first") from None
+            raise fail(
+                f"no model '{alias}' of this ledger in the registry: run precollect train on it "
+                "first (or choose one with --model-name)"
+            ) from None
         raise
     console.print(
         f"scored {summary['invoices']:,} open invoices of {summary['accounts']:,} accounts "
@@ -476,7 +570,8 @@ def backtest(
     start, end = _day_or_none(from_), _day_or_none(to)
     assert start is not None and end is not None
     experiment = tracking.configure(settings().home)
-    model = registry.load_model(CHAMPION)[0] if champion else None
+    name = settings().model_name or tracking.model_name(book.name)
+    model = registry.load_model(name, CHAMPION)[0] if champion else None
     days = (end - start).days + 1
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replaying days", total=days)
@@ -575,6 +670,14 @@ def synth(
     dirty: Annotated[
         float, typer.Option(min=0, max=0.5, help="share of extra bad rows to inject")
     ] = 0.0,
+    monthly: Annotated[
+        bool,
+        typer.Option(
+            "--monthly",
+            help="one statement per customer a month, due 25 days later (consumer and utility "
+            "receivables); --invoices is then ignored",
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic ledger (seeded, scalable to millions of invoices)."""
     from rich.progress import Progress
@@ -596,6 +699,7 @@ def synth(
             end=last,
             dirty=dirty,
             progress=lambda n: progress.advance(task, n),
+            monthly=monthly,
         )
     console.print(f"synthetic ledger written to {out}")
     typer.echo(json.dumps(_jsonable(summary), default=str))

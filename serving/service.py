@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -10,7 +11,11 @@ from typing import Any
 
 from features.build import History
 from features.ledger.ingest import load_ledger
+from features.ledger.ledger import Ledger
+from models.model import LatePaymentModel
 from models.registry import versions as model_info
+from models.registry.registry import check_ledger
+from models.registry.tracking import model_name
 from serving.batcher import MicroBatcher
 from serving.champion import Champion, Served
 from serving.online import HistoryIndex, ledger_from_request, score_targets, target_columns
@@ -134,10 +139,21 @@ def build_service(settings: Settings) -> Service:
         store.migrate()  # the contacts table must exist even before the first batch
     except Exception as exc:
         log.warning("score store not reachable at start-up: %s", type(exc).__name__)
+    name = registered_name(settings, ledger)
+
+    def load(version: str) -> tuple[LatePaymentModel, str]:
+        model, found = model_info.load(name, version)
+        if ledger is not None:  # never serve another ledger's model by accident
+            check_ledger(model, ledger, by_name=settings.model_name is None)
+        return model, found
+
     service = Service(
         settings=settings,
         champion=Champion(
-            settings.model_alias, model_info.resolve, model_info.load, model_info.describe_version
+            settings.model_alias,
+            functools.partial(model_info.resolve, name),
+            load,
+            functools.partial(model_info.describe_version, name),
         ),
         store=store,
         view=StoreView(store),
@@ -149,6 +165,15 @@ def build_service(settings: Settings) -> Service:
     if current is not None:  # index the history and compile the feature kernel before serving
         service._score_jobs([warmup_job(current)])
     return service
+
+
+def registered_name(settings: Settings, ledger: Ledger | None) -> str:
+    """The registered model the service follows: ``PRECOLLECT_MODEL_NAME``, else its ledger's."""
+    if settings.model_name:
+        return settings.model_name
+    if ledger is None:
+        raise ValueError("set PRECOLLECT_MODEL_NAME or PRECOLLECT_API_LEDGER: which model to serve")
+    return model_name(ledger.name)
 
 
 def warmup_job(served: Served) -> ScoreJob:

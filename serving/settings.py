@@ -126,9 +126,19 @@ class TrainingSettings(BaseSettings):
     ece_tolerance: float = Field(
         _POLICY.ece_tolerance, ge=0, description="promotion: calibration (ECE) loss allowed"
     )
+    min_test_rows: int = Field(
+        _POLICY.min_test_rows, ge=1, description="promotion: test rows needed at least"
+    )
+    folds: int = Field(
+        1, ge=1, le=12, description="rolling-origin evaluation folds (3 is a good choice weekly)"
+    )
 
     def policy(self) -> PromotionPolicy:
-        return PromotionPolicy(auc_margin=self.auc_margin, ece_tolerance=self.ece_tolerance)
+        return PromotionPolicy(
+            auc_margin=self.auc_margin,
+            ece_tolerance=self.ece_tolerance,
+            min_test_rows=self.min_test_rows,
+        )
 
 
 class WorklistSettings(BaseSettings):
@@ -168,6 +178,10 @@ class Settings(BaseSettings):
         min_length=1,
         validation_alias=AliasChoices("PRECOLLECT_MODEL_ALIAS", "PRECOLLECT_API_MODEL_ALIAS"),
         description="registry alias (or version) that scores",
+    )
+    model_name: str | None = Field(
+        None,
+        description="registered model to use [default: the ledger's own, precollect-<ledger name>]",
     )
     api: ApiSettings = Field(default_factory=ApiSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)

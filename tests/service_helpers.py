@@ -53,6 +53,7 @@ class Served:
     account_ids: list[str]
     invoice_ids: list[str]
     customers: list[str] = field(default_factory=list)
+    model_name: str = ""
 
     def registry(self) -> MlflowClient:
         """A client of this home's MLflow store, whatever the process-wide MLflow URI is now."""
@@ -84,14 +85,15 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
     experiment = tracking.configure(home)
     ledger = load_ledger(ledger_folder)
     versions: list[str] = []
+    name = tracking.model_name(ledger.name)
     for seed in range(1, n_versions + 1):
         params = TrainParams(seed=seed)
         result = train_on_ledger(ledger, params=params)
         with mlflow.start_run(experiment_id=experiment):
-            _, version = registry.log_training_run(result, params=params, data_fingerprint="test")
+            _, version = registry.log_training_run(result, name=name, params=params, ledger=ledger)
         versions.append(version)
-    registry.apply_decision(versions[0], Decision(True, "test champion"))
-    model, version = registry.load_model("champion")
+    registry.apply_decision(name, versions[0], Decision(True, "test champion"))
+    model, version = registry.load_model(name, "champion")
     as_of = ledger.last_date()
     store_url = f"sqlite:///{home / 'store.db'}"
     published = score_and_store(
@@ -108,6 +110,7 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
         account_ids=accounts["customer_id"].astype(str).tolist(),
         invoice_ids=batch.invoices["invoice_id"].astype(str).tolist(),
         customers=ledger.invoices["customer_id"].astype(str).unique().tolist(),
+        model_name=name,
     )
 
 

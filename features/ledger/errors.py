@@ -7,3 +7,7 @@ class LedgerError(Exception):
 
 class ContractViolation(Exception):
     """Too many rows broke the ledger contract to trust the rest."""
+
+
+class LedgerMismatch(Exception):
+    """A model trained on another ledger (name or columns) than the one it is asked to score."""

@@ -17,7 +17,7 @@ from features.ledger.ledger import Ledger, resolve_paid_dates, write_ledger
 from features.ledger.limits import MAX_BAD_FRACTION
 from features.ledger.mapping import Mapping
 from features.ledger.schema import Context, rules
-from features.ledger.sources import read_raw_tables, resolve_mapping
+from features.ledger.sources import read_raw_tables, resolve_mapping, source_name
 
 EXAMPLES_PER_RULE = 5
 
@@ -112,9 +112,17 @@ def _validate_table(name: str, raw: pd.DataFrame, mapping: Mapping, ctx: Context
 
 
 def validate_tables(
-    raw: dict[str, pd.DataFrame], mapping: Mapping, *, today: date | None = None
+    raw: dict[str, pd.DataFrame],
+    mapping: Mapping,
+    *,
+    today: date | None = None,
+    name: str | None = None,
 ) -> IngestResult:
-    """Type and check every table, customers first so that invoices can refer to them."""
+    """Type and check every table, customers first so that invoices can refer to them.
+
+    Args:
+        name: the ledger's name when the mapping gives none.
+    """
     extracted_at = _extraction_date(mapping, today)
     outcomes: dict[str, TableOutcome] = {}
     ctx = Context(extracted_at=extracted_at)
@@ -133,6 +141,7 @@ def validate_tables(
         payments=payments,
         extracted_at=extracted_at,
         feature_columns=mapping.table("invoices").features,
+        name=mapping.name or name,
     )
     return IngestResult(ledger=ledger, tables=outcomes)
 
@@ -142,7 +151,8 @@ def ingest(
 ) -> IngestResult:
     """Read, map and validate a ledger folder or SQL database (see :mod:`features.ledger.sources`)."""
     mapping = resolve_mapping(source, mapping_path)
-    return validate_tables(read_raw_tables(source, mapping), mapping, today=today)
+    raw = read_raw_tables(source, mapping)
+    return validate_tables(raw, mapping, today=today, name=source_name(source))
 
 
 def load_ledger(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,20 @@ class Ledger:
     payments: pd.DataFrame | None = None
     extracted_at: pd.Timestamp | None = None
     feature_columns: tuple[str, ...] = field(default=())
+    name: str | None = None
+    """What the ledger is called (the mapping's ``[ledger] name``, else its folder): one
+    registered model per ledger name."""
+
+    def present(self) -> frozenset[str]:
+        """The optional columns (``table.column``) and tables holding at least one value."""
+        found: set[str] = set()
+        for table in ("invoices", "customers", "payments"):
+            frame = getattr(self, table)
+            if frame is None or frame.empty:
+                continue
+            found.add(table)
+            found.update(f"{table}.{c}" for c in frame.columns if frame[c].notna().any())
+        return frozenset(found)
 
     def last_date(self) -> pd.Timestamp:
         """The latest event date in the ledger (issue, paid or payment date)."""
@@ -32,6 +47,20 @@ class Ledger:
         if self.payments is not None and len(self.payments):
             dates.append(self.payments["payment_date"].max())
         return pd.Timestamp(max(d for d in dates if pd.notna(d)))
+
+    def known_at(self, day: pd.Timestamp) -> Ledger:
+        """The ledger as it stood at the end of ``day``: later invoices and payments unknown,
+        invoices paid later still open (for backtests and tests; the features never need it)."""
+        day = pd.Timestamp(day).normalize()
+        invoices = self.invoices[self.invoices["issue_date"] <= day]
+        paid = invoices["paid_date"]
+        invoices = invoices.assign(paid_date=paid.where(paid <= day))
+        payments = self.payments
+        if payments is not None:
+            payments = payments[payments["payment_date"] <= day]
+        return replace(
+            self, invoices=invoices.reset_index(drop=True), payments=payments, extracted_at=day
+        )
 
     def fingerprint(self) -> str:
         """A short hash of the validated content, to tie a model run to its data."""
@@ -71,6 +100,8 @@ def write_ledger(ledger: Ledger, folder: Path) -> None:
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=False)
     lines = ["[ledger]"]
+    if ledger.name is not None:
+        lines.append(f"name = {json.dumps(ledger.name)}")
     if ledger.extracted_at is not None:
         lines.append(f'extracted_at = "{ledger.extracted_at.date().isoformat()}"')
     if ledger.feature_columns:

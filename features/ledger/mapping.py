@@ -3,6 +3,7 @@
 A mapping is a TOML file with one section per canonical table::
 
     [ledger]
+    name = "acme-ar"                   # optional; default: the ledger folder's name
     extracted_at = "2014-01-09"        # optional; default: the day of the run
 
     [invoices]
@@ -53,6 +54,7 @@ class TableMapping:
 class Mapping:
     tables: dict[str, TableMapping] = field(default_factory=dict)
     extracted_at: str | None = None
+    name: str | None = None
 
     def table(self, name: str) -> TableMapping:
         return self.tables.get(name, TableMapping())
@@ -101,8 +103,13 @@ def parse_mapping(data: dict[str, Any], where: str = "mapping") -> Mapping:
         for name, section in data.items()
         if name in TABLES
     }
-    extracted_at = data.get("ledger", {}).get("extracted_at")
-    return Mapping(tables=tables, extracted_at=None if extracted_at is None else str(extracted_at))
+    section = data.get("ledger", {})
+    extracted_at, name = section.get("extracted_at"), section.get("name")
+    return Mapping(
+        tables=tables,
+        extracted_at=None if extracted_at is None else str(extracted_at),
+        name=None if name is None else str(name),
+    )
 
 
 def load_mapping(path: Path | None) -> Mapping:

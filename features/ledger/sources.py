@@ -22,6 +22,17 @@ def is_sql_url(source: str | Path) -> bool:
     return "://" in str(source)
 
 
+def source_name(source: str | Path) -> str:
+    """A ledger's default name: its folder (or file) name, or its database's name."""
+    if is_sql_url(source):
+        import sqlalchemy as sa
+
+        database = sa.make_url(str(source)).database or "ledger"
+        return Path(database).stem
+    path = Path(source).resolve()
+    return path.stem if path.is_file() else path.name
+
+
 def resolve_mapping(source: str | Path, mapping_path: Path | None) -> Mapping:
     """The explicit mapping, else the folder's own ``ledger.toml``, else the canonical default."""
     if mapping_path is not None:

@@ -1,32 +1,42 @@
-"""MLflow runs and the model registry: log a training run, register it, move the aliases."""
+"""MLflow runs and the model registry: log a training run with its model card, register it under
+its ledger's name, decide its promotion fairly, and move the aliases with compare-and-set."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from features.catalogue import CATALOGUE_VERSION
+from features.catalogue import CATALOGUE_VERSION, FEATURES
+from features.ledger.errors import LedgerMismatch
+from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import LatePaymentPyfunc, pip_requirements, unwrap
-from models.registry.promotion import Decision
-from models.registry.tracking import MODEL_NAME, git_commit, package_versions
+from models.registry.card import model_card, model_card_markdown
+from models.registry.promotion import Decision, PromotionPolicy, decide, floor
+from models.registry.tracking import git_commit, package_versions
 from models.training import plots
-from models.training.fit import TrainParams
+from models.training.fit import TrainParams, weights
 from models.training.metrics import evaluate
-from models.training.train import MODEL_KEY, TrainingResult
+from models.training.train import MODEL_KEY, TrainingResult, evaluate_recipe
 
 
-def flat_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+def flat_metrics(metrics: dict[str, dict[str, float]], prefix: str = "test") -> dict[str, float]:
     return {
-        f"test.{scorer}.{name}": value
+        f"{prefix}.{scorer}.{name}": value
         for scorer, values in metrics.items()
         for name, value in values.items()
     }
@@ -40,7 +50,7 @@ def training_figures(result: TrainingResult) -> dict[str, Figure]:
     )
     from models.explain.figures import shap_figures
 
-    return {
+    figures: dict[str, Figure] = {
         **shap_figures(result.model, result.test),  # type: ignore[dict-item]
         "plots/roc.png": plots.roc_figure(y, result.test_scores),
         "plots/precision_recall.png": plots.pr_figure(y, result.test_scores),
@@ -48,16 +58,62 @@ def training_figures(result: TrainingResult) -> dict[str, Figure]:
         "plots/gains_amount.png": plots.gains_figure(y, amount, result.test_scores),
         "plots/feature_importance.png": plots.importance_figure(importance),
     }
+    if len(result.folds) > 1:
+        figures["plots/rolling_origin.png"] = plots.rolling_figure(result.folds)
+    return figures
+
+
+def ledger_facts(ledger: Ledger) -> dict[str, Any]:
+    """What a model remembers of the ledger it was trained on (to refuse another one)."""
+    return {
+        "name": ledger.name,
+        "fingerprint": ledger.fingerprint(),
+        "present": sorted(ledger.present()),
+        "feature_columns": list(ledger.feature_columns),
+    }
+
+
+def check_ledger(model: LatePaymentModel, ledger: Ledger, *, by_name: bool = True) -> None:
+    """Refuse to score ``ledger`` with a model trained on a ledger with other columns (or,
+    with ``by_name``, another name).
+
+    Raises:
+        LedgerMismatch: with a one-line reason.
+    """
+    trained = model.info.get("ledger")
+    if not isinstance(trained, dict):
+        return  # a model from before models remembered their ledger
+    if by_name and trained.get("name") != ledger.name:
+        raise LedgerMismatch(
+            f"the model was trained on ledger {trained.get('name')!r}, not {ledger.name!r}; "
+            "train on this ledger first, or pass --model-name to use that model anyway"
+        )
+    needed = set(trained.get("present", [])) & NEEDED
+    have = set(ledger.present()) & NEEDED
+    extra_needed, extra_have = set(trained.get("feature_columns", [])), set(ledger.feature_columns)
+    if needed != have or extra_needed != extra_have:
+        missing = sorted((needed - have) | (extra_needed - extra_have))
+        more = sorted((have - needed) | (extra_have - extra_needed))
+        raise LedgerMismatch(
+            f"the model was trained on a ledger with other columns (missing here: {missing}, "
+            f"not in the model's ledger: {more}); train on this ledger first"
+        )
+
+
+NEEDED = frozenset(f.needs for f in FEATURES if f.needs)
+"""The optional columns and tables whose presence changes a model's features."""
 
 
 def log_training_run(
     result: TrainingResult,
     *,
+    name: str,
     params: TrainParams,
-    data_fingerprint: str,
+    ledger: Ledger,
     extra_figures: dict[str, Figure] | None = None,
 ) -> tuple[str, str]:
-    """Log params, metrics, plots and the pyfunc model in the active run; register it.
+    """Log params, metrics, plots, the model card and the pyfunc model in the active run;
+    register it as the challenger of ``name``.
 
     Returns:
         (run id, registered model version)
@@ -66,6 +122,8 @@ def log_training_run(
 
     run = mlflow.active_run()
     assert run is not None, "call inside mlflow.start_run()"
+    result.model.info.update({"ledger": ledger_facts(ledger), "params": asdict(params)})
+    refit = result.model.info
     mlflow.log_params(
         {
             **{f"model.{k}": v for k, v in asdict(params).items()},
@@ -75,13 +133,26 @@ def log_training_run(
             "catalogue_version": CATALOGUE_VERSION,
             "calibration": result.model.calibrator.method,
             "best_iteration": result.model.booster.current_iteration(),
+            "ledger": ledger.name,
         }
     )
     mlflow.log_metrics(flat_metrics(result.metrics))
     mlflow.log_metrics({f"rows.{k}": v for k, v in result.counts.items()})
+    mlflow.log_metrics({"rows.refit": float(refit["rows"]), "folds": float(len(result.folds))})
+    rolling = result.rolling()
+    mlflow.log_metrics(
+        {
+            f"rolling.{scorer}.{metric}.{stat}": value
+            for scorer, metrics in rolling.items()
+            for metric, stats in metrics.items()
+            for stat, value in stats.items()
+            if metric in ("roc_auc", "ece", "pr_auc", "brier")
+        }
+    )
     mlflow.set_tags(
         {
-            "data_fingerprint": data_fingerprint,
+            "data_fingerprint": ledger.fingerprint(),
+            "ledger": str(ledger.name),
             "git_commit": git_commit(),
             "catalogue_version": CATALOGUE_VERSION,
             **package_versions(),
@@ -91,8 +162,16 @@ def log_training_run(
     for path, figure in {**training_figures(result), **(extra_figures or {})}.items():
         mlflow.log_figure(figure, path)
         plt.close(figure)
+    card = model_card(result, name=name, params=params, ledger=ledger_facts(ledger))
+    mlflow.log_dict(card, "model_card.json")
+    mlflow.log_text(model_card_markdown(card), "model_card.md")
     mlflow.log_dict(
-        {"metrics": result.metrics, "counts": result.counts, "split": result.split.as_dict()},
+        {
+            "metrics": result.metrics,
+            "counts": result.counts,
+            "split": result.split.as_dict(),
+            "rolling": rolling,
+        },
         "metrics.json",
     )
     example = result.test[result.model.features].head(5).reset_index(drop=True)
@@ -103,70 +182,163 @@ def log_training_run(
         signature=infer_signature(example, output),
         input_example=example,
         pip_requirements=pip_requirements(),
-        registered_model_name=MODEL_NAME,
+        registered_model_name=name,
     )
     version = str(info.registered_model_version)
     client = MlflowClient()
-    client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
+    client.set_registered_model_alias(name, CHALLENGER, version)
     client.set_model_version_tag(
-        MODEL_NAME, version, "test_roc_auc", f"{result.metrics[MODEL_KEY]['roc_auc']:.4f}"
+        name, version, "test_roc_auc", f"{result.metrics[MODEL_KEY]['roc_auc']:.4f}"
     )
     return run.info.run_id, version
 
 
-def champion_version(client: MlflowClient | None = None) -> str | None:
+def alias_version(
+    name: str, alias: str = CHAMPION, client: MlflowClient | None = None
+) -> str | None:
+    """The version an alias of ``name`` points at, ``None`` when it points nowhere."""
     client = client or MlflowClient()
     try:
-        return str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
 
 
-def load_model(alias_or_version: str = CHAMPION) -> tuple[LatePaymentModel, str]:
-    """Load the registered model by alias (``champion``) or version number."""
-    uri = (
-        f"models:/{MODEL_NAME}/{alias_or_version}"
-        if alias_or_version.isdigit()
-        else f"models:/{MODEL_NAME}@{alias_or_version}"
+def load_model(name: str, alias_or_version: str = CHAMPION) -> tuple[LatePaymentModel, str]:
+    """Load a registered model by alias (``champion``) or version number."""
+    if alias_or_version.isdigit():
+        version = alias_or_version
+    else:
+        found = alias_version(name, alias_or_version)
+        if found is None:
+            raise MlflowException(f"no model {name!r} with alias {alias_or_version!r}")
+        version = found
+    return unwrap(mlflow.pyfunc.load_model(f"models:/{name}/{version}")), version
+
+
+def fair_comparison(
+    result: TrainingResult,
+    frame: pd.DataFrame,
+    champion: LatePaymentModel,
+    policy: PromotionPolicy,
+) -> tuple[dict[str, float], dict[str, float], str]:
+    """The challenger's and the champion's metrics on rows neither was trained on.
+
+    Those are the challenger's test invoices that had not matured when the champion was
+    trained. When there are too few, both recipes are evaluated on the challenger's window: the
+    champion's parameters refit on the same training rows.
+
+    Returns:
+        (challenger metrics, champion metrics, where they were measured)
+    """
+    test = result.test
+    trained_to = pd.Timestamp(champion.info.get("split", {}).get("as_of", pd.Timestamp.min))
+    fresh = (test["due_date"] + pd.Timedelta(days=champion.grace_days) >= trained_to).to_numpy()
+    rows = test[fresh]
+    y = rows["late"].astype(int).to_numpy()
+    if len(rows) >= policy.min_test_rows and 0 < y.mean() < 1:
+        amount, w = rows["amount"].to_numpy("float64"), weights(rows)
+        mine = evaluate(y, result.test_scores[MODEL_KEY][fresh], amount, w)
+        theirs = evaluate(y, champion.predict_proba(rows), amount, w)
+        return mine, theirs, f" on {len(rows)} invoices neither model was trained on"
+    params = TrainParams(**_params_of(champion))
+    recipe = evaluate_recipe(
+        frame,
+        result.split,
+        result.model.features,
+        params,
+        champion.grace_days,
+        tuple(result.model.encoder.extra_categorical),
     )
-    pyfunc_model = mlflow.pyfunc.load_model(uri)
-    version = alias_or_version
-    if not alias_or_version.isdigit():
-        version = str(
-            MlflowClient().get_model_version_by_alias(MODEL_NAME, alias_or_version).version
-        )
-    return unwrap(pyfunc_model), version
+    where = f" (both recipes on the test window from {result.split.test_from.date()})"
+    return result.metrics[MODEL_KEY], recipe.metrics[MODEL_KEY], where
 
 
-def champion_metrics_on(test: pd.DataFrame) -> dict[str, float] | None:
-    """The current champion's test metrics on the challenger's test rows (None if no champion)."""
-    if champion_version() is None:
-        return None
-    model, _ = load_model(CHAMPION)
-    y = test["late"].astype(int).to_numpy()
-    p: np.ndarray = model.predict_proba(test)
-    return evaluate(y, p, test["amount"].to_numpy("float64"))
+def _params_of(model: LatePaymentModel) -> dict[str, Any]:
+    stored = dict(model.info.get("params") or {})
+    if "snapshots" in stored:
+        stored["snapshots"] = tuple(stored["snapshots"])
+    known = set(TrainParams.__dataclass_fields__)
+    return {k: v for k, v in stored.items() if k in known}
 
 
-def apply_decision(version: str, decision: Decision, run_id: str | None = None) -> None:
-    """Record the decision on the model version (and run); move ``champion`` when promoting."""
+def decide_promotion(
+    result: TrainingResult, frame: pd.DataFrame, name: str, policy: PromotionPolicy
+) -> tuple[Decision, str | None]:
+    """Floor, baselines, then the champion compared fairly.
+
+    Returns:
+        The decision and the champion version it was compared with (``None``: no champion),
+        for the compare-and-set of the alias.
+    """
+    refused = floor(result.metrics, result.counts["test"], policy, result.rolling())
+    current = alias_version(name)
+    if refused is not None:
+        return refused, current
+    if current is None:
+        return decide(result.metrics[MODEL_KEY], None, policy), None
+    champion, _ = load_model(name, current)
+    mine, theirs, where = fair_comparison(result, frame, champion, policy)
+    return decide(mine, theirs, policy, where), current
+
+
+@contextlib.contextmanager
+def _alias_lock(name: str) -> Iterator[None]:
+    """One alias move at a time on this machine (the registry has no compare-and-set)."""
+    uri = mlflow.get_registry_uri() or ""
+    folder = (
+        Path(uri.removeprefix("sqlite:///")).parent
+        if uri.startswith("sqlite:///")
+        else Path(tempfile.gettempdir())
+    )
+    key = hashlib.sha256(f"{uri}|{name}".encode()).hexdigest()[:16]
+    with open(folder / f".precollect-alias-{key}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def apply_decision(
+    name: str,
+    version: str,
+    decision: Decision,
+    run_id: str | None = None,
+    *,
+    expected_champion: str | None = "",
+) -> Decision:
+    """Record the decision on the version (and run); move ``champion`` when promoting.
+
+    The alias moves only if it still points at ``expected_champion`` (compare-and-set, under a
+    lock): of two trainings that decide at once, one promotes and the other stays challenger.
+    ``""`` skips the check (a promotion by hand).
+
+    Returns:
+        The decision as applied (a promotion can turn into a refusal).
+    """
     client = MlflowClient()
-    client.set_model_version_tag(
-        MODEL_NAME,
-        version,
-        "promotion_decision",
-        "promoted" if decision.promote else "kept as challenger",
-    )
-    client.set_model_version_tag(MODEL_NAME, version, "promotion_reason", decision.reason)
+    if decision.promote:
+        with _alias_lock(name):
+            now = alias_version(name, CHAMPION, client)
+            if expected_champion != "" and now != expected_champion:
+                decision = Decision(
+                    False,
+                    f"the champion moved to version {now} while this model was evaluated "
+                    f"against {expected_champion or 'no champion'}; kept as challenger",
+                )
+            else:
+                client.set_registered_model_alias(name, CHAMPION, version)
+    label = "promoted" if decision.promote else "kept as challenger"
+    client.set_model_version_tag(name, version, "promotion_decision", label)
+    client.set_model_version_tag(name, version, "promotion_reason", decision.reason)
     if run_id is not None:
         client.set_tag(run_id, "promotion_decision", "promoted" if decision.promote else "rejected")
         client.set_tag(run_id, "promotion_reason", decision.reason)
-    if decision.promote:
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+    return decision
 
 
-def promote_by_hand(version: str, reason: str) -> None:
+def promote_by_hand(name: str, version: str, reason: str) -> None:
     """Manual override: make ``version`` the champion and record why."""
-    client = MlflowClient()
-    client.get_model_version(MODEL_NAME, version)  # raises if unknown
-    apply_decision(version, Decision(True, f"manual: {reason}"))
+    MlflowClient().get_model_version(name, version)  # raises if unknown
+    apply_decision(name, version, Decision(True, f"manual: {reason}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import mlflow
 
 EXPERIMENT = "precollect"
-MODEL_NAME = "precollect-late-payment"
+MODEL_PREFIX = "precollect-"
 VERSIONED_PACKAGES = (
     "precollect",
     "lightgbm",
@@ -22,6 +23,12 @@ VERSIONED_PACKAGES = (
     "prefect",
     "pandera",
 )
+
+
+def model_name(ledger: str | None) -> str:
+    """The registered model of a ledger: one per ledger name (``precollect-<name>``)."""
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", (ledger or "").strip().lower()).strip("-.")
+    return MODEL_PREFIX + (slug or "ledger")
 
 
 def local_uri(home: Path) -> str:

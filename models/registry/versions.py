@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from features.catalogue import describe
 from models.model import LatePaymentModel
 from models.registry.registry import load_model
-from models.registry.tracking import MODEL_NAME, tracking_uri
+from models.registry.tracking import tracking_uri
 
 
 def connect(home: Path) -> None:
@@ -24,15 +24,15 @@ def connect(home: Path) -> None:
     mlflow.set_registry_uri(uri)
 
 
-def resolve(alias: str) -> str:
-    """The version an alias points at (a version number resolves to itself)."""
+def resolve(name: str, alias: str) -> str:
+    """The version an alias of ``name`` points at (a version number resolves to itself)."""
     if alias.isdigit():
         return alias
-    return str(MlflowClient().get_model_version_by_alias(MODEL_NAME, alias).version)
+    return str(MlflowClient().get_model_version_by_alias(name, alias).version)
 
 
-def load(version: str) -> tuple[LatePaymentModel, str]:
-    return load_model(version)
+def load(name: str, version: str) -> tuple[LatePaymentModel, str]:
+    return load_model(name, version)
 
 
 def catalogue(model: LatePaymentModel) -> list[dict[str, str]]:
@@ -56,16 +56,16 @@ def _plots(client: MlflowClient, run_id: str) -> dict[str, str]:
     return out
 
 
-def describe_version(version: str, model: LatePaymentModel) -> dict[str, Any]:
+def describe_version(name: str, version: str, model: LatePaymentModel) -> dict[str, Any]:
     """Name, version, trained-at, training window, test metrics, catalogue and plots."""
     client = MlflowClient()
-    mv = client.get_model_version(MODEL_NAME, version)
+    mv = client.get_model_version(name, version)
     run = client.get_run(mv.run_id) if mv.run_id else None
     metrics = run.data.metrics if run else {}
     tags = run.data.tags if run else {}
     started = run.info.start_time if run else mv.creation_timestamp
     return {
-        "name": MODEL_NAME,
+        "name": name,
         "version": str(version),
         "aliases": sorted(mv.aliases),
         "run_id": mv.run_id,

@@ -14,8 +14,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features.catalogue import describe
-
 Scorer = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -48,9 +46,8 @@ class IsotonicScorer:
         return np.asarray(self.isotonic_.predict(self.score(frame)), dtype="float64")
 
 
-def logistic_regression(features: list[str]) -> Pipeline:
-    numeric = [f for f in features if describe(f).kind == "numeric"]
-    categorical = [f for f in features if describe(f).kind == "categorical"]
+def logistic_regression(features: list[str], categorical: list[str]) -> Pipeline:
+    numeric = [f for f in features if f not in categorical]
     prepare = ColumnTransformer(
         [
             (
@@ -76,26 +73,31 @@ def logistic_regression(features: list[str]) -> Pipeline:
     return Pipeline([("prepare", prepare), ("model", LogisticRegression(max_iter=2000, C=0.5))])
 
 
-def _as_objects(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+def _as_objects(frame: pd.DataFrame, features: list[str], categorical: list[str]) -> pd.DataFrame:
     out = frame[features].copy()
-    for f in features:
-        if describe(f).kind == "categorical":
-            out[f] = out[f].astype("object").where(out[f].notna(), "missing")
+    for f in categorical:
+        out[f] = out[f].astype("object").where(out[f].notna(), "missing")
     return out
 
 
 def fit_baselines(
-    train: pd.DataFrame, valid: pd.DataFrame, features: list[str]
+    train: pd.DataFrame, valid: pd.DataFrame, features: list[str], categorical: list[str]
 ) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
-    """Baseline name -> function giving a probability of being late."""
+    """Baseline name -> function giving a probability of being late.
+
+    Args:
+        categorical: the features holding categories (the model's encoder knows them).
+    """
     rate = float(train["late"].mean())
     by_amount = IsotonicScorer(amount_and_age).fit(valid)
     by_history = IsotonicScorer(lambda f: prior_late_share(f, rate)).fit(valid)
-    logistic = logistic_regression(features).fit(
-        _as_objects(train, features), train["late"].astype(int)
+    logistic = logistic_regression(features, categorical).fit(
+        _as_objects(train, features, categorical), train["late"].astype(int)
     )
     return {
         "amount_and_age": by_amount.predict_proba,
         "prior_late_share": by_history.predict_proba,
-        "logistic_regression": lambda f: logistic.predict_proba(_as_objects(f, features))[:, 1],
+        "logistic_regression": lambda f: logistic.predict_proba(
+            _as_objects(f, features, categorical)
+        )[:, 1],
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -89,4 +91,20 @@ def importance_figure(importance: pd.Series, top: int = 20) -> Figure:
     ax.barh(data.index, data.to_numpy())
     ax.set(xlabel="total gain", title="Feature importance (LightGBM gain)")
     fig.tight_layout()
+    return fig
+
+
+def rolling_figure(folds: list[Any]) -> Figure:
+    """ROC-AUC of each scorer at each rolling-origin fold (``folds``: evaluations, oldest first)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    days = [fold.split.as_of for fold in folds]
+    for name in folds[-1].metrics:
+        ax.plot(
+            days, [fold.metrics[name]["roc_auc"] for fold in folds], marker="o", label=_label(name)
+        )
+    ax.set(
+        xlabel="as-of date of the fold", ylabel="ROC-AUC on its test window", title="Rolling origin"
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    fig.autofmt_xdate()
     return fig

@@ -1,4 +1,14 @@
-"""Train and evaluate in plain Python (the Prefect flow only wires these steps together)."""
+"""Train in plain Python: evaluate the recipe out of time, then refit on everything known.
+
+1. **Evaluate.** On the time split, a model is fit on the train window with early stopping on
+   the validation window (which also calibrates it), and scored on the test window next to the
+   baselines, fit on the same rows. With ``folds > 1`` the same is done at earlier as-of dates
+   too (rolling origin), each with labels as known then.
+2. **Refit.** The registered model is fit on every row matured at the as-of date, with the
+   evaluation's trees per invoice, and calibrated on an expanding-window cross-fit of those rows.
+
+The Prefect flow only wires these steps together.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.build import training_set
+from features.build import History, training_set
 from features.catalogue import feature_names
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.training.baselines import fit_baselines
-from models.training.fit import TrainParams, fit_model
+from models.training.fit import Rounds, TrainParams, fit_model, refit_model, weights, window
 from models.training.metrics import evaluate
 from models.training.split import TimeSplit, fully_matured, make_split, split_frame
 
@@ -20,45 +30,128 @@ MODEL_KEY = "model"
 
 
 @dataclass
-class TrainingResult:
-    model: LatePaymentModel
+class Evaluation:
+    """The recipe fit before one test window, and every scorer's metrics on that window."""
+
     split: TimeSplit
+    model: LatePaymentModel
+    rounds: Rounds
     metrics: dict[str, dict[str, float]]
     test: pd.DataFrame
     test_scores: dict[str, np.ndarray]
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int]
+
+
+@dataclass
+class TrainingResult:
+    """The refit model, its out-of-time evaluation and the rolling-origin folds."""
+
+    model: LatePaymentModel
+    evaluation: Evaluation
+    folds: list[Evaluation] = field(default_factory=list)
+    """Oldest first; the last is ``evaluation``."""
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """Every row matured at the as-of date: what the registered model was fit on."""
+
+    @property
+    def split(self) -> TimeSplit:
+        return self.evaluation.split
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        return self.evaluation.metrics
+
+    @property
+    def test(self) -> pd.DataFrame:
+        return self.evaluation.test
+
+    @property
+    def test_scores(self) -> dict[str, np.ndarray]:
+        return self.evaluation.test_scores
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.evaluation.counts
+
+    def rolling(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Per scorer and metric: mean, spread (std) and number of the folds' values."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for scorer in self.metrics:
+            values = pd.DataFrame([fold.metrics[scorer] for fold in self.folds])
+            out[scorer] = {
+                name: {
+                    "mean": float(column.mean()),
+                    "std": float(column.std(ddof=0)),
+                    "folds": float(column.count()),
+                }
+                for name, column in values.items()
+            }
+        return out
 
 
 def prepare_training_frame(
-    ledger: Ledger, as_of: pd.Timestamp, grace_days: int = 0
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    grace_days: int = 0,
+    *,
+    snapshots: tuple[int, ...] = (),
+    history: History | None = None,
 ) -> pd.DataFrame:
-    """Features at each invoice's issue date, labels final at ``as_of``."""
-    return fully_matured(training_set(ledger, as_of, grace_days=grace_days), as_of, grace_days)
+    """Features as of issue (and the snapshot days), labels final at ``as_of``."""
+    frame = training_set(ledger, as_of, grace_days=grace_days, history=history, snapshots=snapshots)
+    return fully_matured(frame, as_of, grace_days)
 
 
 def evaluate_all(test: pd.DataFrame, scorers: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """Metrics of every scorer on the same test rows."""
+    """Metrics of every scorer on the same test rows (each invoice weighing 1)."""
     y = test["late"].astype(int).to_numpy()
     amount = test["amount"].to_numpy("float64")
-    return {name: evaluate(y, p, amount) for name, p in scorers.items()}
+    w = weights(test)
+    return {name: evaluate(y, p, amount, w) for name, p in scorers.items()}
 
 
-def train_and_evaluate(
+def text_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The ledger's extra feature columns that hold text: the models take them as categories."""
+    return tuple(c for c in columns if c in frame and not pd.api.types.is_numeric_dtype(frame[c]))
+
+
+def evaluate_recipe(
     frame: pd.DataFrame,
     split: TimeSplit,
     features: list[str],
     params: TrainParams = TrainParams(),
     grace_days: int = 0,
-) -> TrainingResult:
-    """Fit the model and the baselines on the split; evaluate all on the test window."""
+    extra_categorical: tuple[str, ...] = (),
+) -> Evaluation:
+    """Fit the model and the baselines before the test window; evaluate all on it."""
     train, valid, test = split_frame(frame, split)
-    model = fit_model(train, valid, features, params, grace_days)
-    baselines = fit_baselines(train, valid, features)
+    model, rounds = fit_model(
+        train,
+        valid,
+        features,
+        params,
+        grace_days=grace_days,
+        extra_categorical=extra_categorical,
+    )
+    baselines = fit_baselines(train, valid, features, model.encoder.categorical)
     scores = {MODEL_KEY: model.predict_proba(test)}
     scores.update({name: predict(test) for name, predict in baselines.items()})
     counts = {"train": len(train), "validation": len(valid), "test": len(test)}
-    model.info.update({"split": split.as_dict(), "counts": counts})
-    return TrainingResult(model, split, evaluate_all(test, scores), test, scores, counts)
+    return Evaluation(split, model, rounds, evaluate_all(test, scores), test, scores, counts)
+
+
+def rolling_splits(split: TimeSplit, folds: int) -> list[TimeSplit]:
+    """``folds`` splits ending at ``split``, oldest first: each earlier one shifted back by the
+    length of the test window (an expanding window: every fold trains on all before it). A fold
+    is left out when its windows are empty, hold one class, or its train window has fewer
+    invoices than its test window."""
+    shift = split.as_of - split.test_from
+    return [
+        TimeSplit(
+            split.as_of - k * shift, split.valid_from - k * shift, split.test_from - k * shift
+        )
+        for k in range(folds - 1, -1, -1)
+    ]
 
 
 def train_on_ledger(
@@ -68,11 +161,61 @@ def train_on_ledger(
     valid_from: pd.Timestamp | None = None,
     params: TrainParams = TrainParams(),
     grace_days: int = 0,
+    folds: int = 1,
 ) -> TrainingResult:
-    """The whole training step on a validated ledger, for notebooks and tests."""
+    """The whole training step on a validated ledger: evaluate, roll the origin, refit.
+
+    Raises:
+        ValueError: the windows are out of order, empty or hold one class only.
+    """
     as_of = pd.Timestamp(as_of or ledger.last_date()).normalize()
-    frame = prepare_training_frame(ledger, as_of, grace_days)
+    history = History.from_ledger(ledger, grace_days)
+
+    def frame_at(day: pd.Timestamp) -> pd.DataFrame:
+        return prepare_training_frame(
+            ledger, day, grace_days, snapshots=params.snapshots, history=history
+        )
+
+    frame = frame_at(as_of)
+    features = feature_names(ledger.feature_columns, ledger.present())
+    categorical = text_columns(frame, ledger.feature_columns)
     split = make_split(frame, as_of, test_from, valid_from)
-    return train_and_evaluate(
-        frame, split, feature_names(ledger.feature_columns), params, grace_days
+    evaluations: list[Evaluation] = []
+    for fold in rolling_splits(split, folds):
+        if fold == split:
+            evaluations.append(
+                evaluate_recipe(frame, split, features, params, grace_days, categorical)
+            )
+            continue
+        try:
+            earlier = frame_at(fold.as_of)
+            train, _, test = split_frame(earlier, fold)
+            if weights(train).sum() < weights(test).sum():
+                continue  # a fold that learns from less than it is tested on says little
+            evaluations.append(
+                evaluate_recipe(earlier, fold, features, params, grace_days, categorical)
+            )
+        except ValueError:  # too little history that far back: fewer folds
+            continue
+    evaluation = evaluations[-1]
+    model = refit_model(
+        frame,
+        features,
+        params,
+        evaluation.rounds,
+        grace_days=grace_days,
+        extra_categorical=categorical,
     )
+    model.info.update(
+        {
+            "split": split.as_dict(),
+            "counts": evaluation.counts,
+            "evaluation": {
+                "rows": evaluation.model.info["rows"],
+                "window": evaluation.model.info["window"],
+                "test_window": window(evaluation.test),
+            },
+            "recipe": {"snapshots": list(params.snapshots), "folds": len(evaluations)},
+        }
+    )
+    return TrainingResult(model, evaluation, evaluations, frame)

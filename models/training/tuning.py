@@ -5,19 +5,31 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 import mlflow
+import numpy as np
 import optuna
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from models.training.fit import TrainParams, fit_model
+from features.catalogue import feature_names
+from features.ledger.ledger import Ledger
+from models.encoding import FeatureEncoder
+from models.training.fit import TrainParams, boost, early_stopped_rounds, labels, weights
+from models.training.split import make_split, split_frame
+from models.training.train import prepare_training_frame, text_columns
 
 
 def tune(
-    train: pd.DataFrame, valid: pd.DataFrame, features: list[str], trials: int, base: TrainParams
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    features: list[str],
+    trials: int,
+    base: TrainParams,
+    extra_categorical: tuple[str, ...] = (),
 ) -> TrainParams:
     """Search capacity and regularisation by validation ROC-AUC; returns the best parameters."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    y_valid = valid["late"].astype(int).to_numpy()
+    encoder = FeatureEncoder(features, extra_categorical=extra_categorical).fit(train)
+    matrix = encoder.transform(valid)
 
     def objective(trial: optuna.Trial) -> float:
         params = replace(
@@ -30,9 +42,10 @@ def tune(
             lambda_l2=trial.suggest_float("lambda_l2", 0.1, 30, log=True),
         )
         with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
-            model = fit_model(train, valid, features, params)
-            auc = float(roc_auc_score(y_valid, model.raw_score(valid)))
-            mlflow.log_params(asdict(params))
+            rounds = early_stopped_rounds(train, valid, encoder, params)
+            raw = np.asarray(boost(train, encoder, params, rounds).predict(matrix, raw_score=True))
+            auc = float(roc_auc_score(labels(valid), raw, sample_weight=weights(valid)))
+            mlflow.log_params({k: v for k, v in asdict(params).items() if k != "snapshots"})
             mlflow.log_metric("valid.roc_auc", auc)
         return auc
 
@@ -41,3 +54,20 @@ def tune(
     )
     study.optimize(objective, n_trials=trials)
     return replace(base, **study.best_params)
+
+
+def tune_on_ledger(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    test_from: pd.Timestamp | None,
+    valid_from: pd.Timestamp | None,
+    trials: int,
+    base: TrainParams,
+    grace_days: int = 0,
+) -> TrainParams:
+    """:func:`tune` on a ledger's train and validation windows (never its test window)."""
+    frame = prepare_training_frame(ledger, as_of, grace_days, snapshots=base.snapshots)
+    train, valid, _ = split_frame(frame, make_split(frame, as_of, test_from, valid_from))
+    features = feature_names(ledger.feature_columns, ledger.present())
+    categorical = text_columns(frame, ledger.feature_columns)
+    return tune(train, valid, features, trials, base, categorical)

@@ -154,17 +154,95 @@ def make_invoices(
         paid=np.zeros(n, dtype=np.int64),
         is_open=np.zeros(n, dtype=bool),
     )
+    return settle(rng, c, cust, z, rows, last)
+
+
+def settle(
+    rng: np.random.Generator,
+    c: Customers,
+    cust: np.ndarray,
+    z: np.ndarray,
+    rows: Invoices,
+    last: int,
+) -> tuple[Invoices, Settlement]:
+    """How each invoice of ``rows`` gets paid (or never), and what is open on ``last``.
+
+    ``z`` is each amount's deviation (log, in standard deviations) from the customer's usual.
+    """
+    n = len(cust)
+    issue = rows.issue
+    disputed = rows.disputed
+    cents = rows.cents
     delay = _delay(rng, c, cust, z, rows)
-    settle = calendar.to_business_day(rows.due + delay, delay > 0)
-    settle = np.maximum(settle, issue)
+    day = calendar.to_business_day(rows.due + delay, delay > 0)
+    day = np.maximum(day, issue)
     never_p = 0.002 + 0.03 * _sigmoid(2.0 * (c.propensity[cust] - 2.5)) + 0.04 * disputed
     never = rng.random(n) < never_p
-    settle = np.where(never, rows.due + 60 + rng.integers(0, 120, n), settle)
+    day = np.where(never, rows.due + 60 + rng.integers(0, 120, n), day)
     multi_p = 0.04 + 0.05 * (c.segment[cust] == 2) + 0.04 * _sigmoid(c.propensity[cust])
     u = rng.random(n)
     parts = np.where(cents >= 2_000, 1 + (u < multi_p) + (u < 0.3 * multi_p), 1)
-    is_open = never | (settle > last)
-    rows = replace(rows, paid=np.where(is_open, 0, settle), is_open=is_open)
+    is_open = never | (day > last)
+    rows = replace(rows, paid=np.where(is_open, 0, day), is_open=is_open)
     order = np.lexsort((rows.customer, rows.issue))
-    plan = Settlement(settle=settle[order], never=never[order], parts=parts[order])
+    plan = Settlement(settle=day[order], never=never[order], parts=parts[order])
     return rows.take(order), plan
+
+
+MONTHLY_TERMS = 25
+"""Statements fall due about 25 days after they are issued."""
+_WINTER = np.array([1.3, 1.25, 1.1, 1.0, 0.9, 0.85, 0.85, 0.85, 0.9, 1.0, 1.15, 1.3])
+"""January..December: what a monthly bill weighs against the customer's usual."""
+
+
+def monthly_counts(c: Customers, first: int, last: int) -> np.ndarray:
+    """Statements each customer gets: one per month of its active span (its own cycle day)."""
+    cycle = _cycle_day(c)
+    months = np.arange(int(_month_index(first)), int(_month_index(last)) + 1)
+    days = _month_start(months)[None, :] + cycle[:, None]
+    active = (days >= c.first_day[:, None]) & (days <= c.last_day[:, None])
+    return active.sum(axis=1).astype(np.int64)
+
+
+def _cycle_day(c: Customers) -> np.ndarray:
+    """Each customer's statement day of the month (0-based, spread by the customer's number)."""
+    return (np.arange(len(c)) * 7919) % 28
+
+
+def _month_index(day: int | np.ndarray) -> np.ndarray:
+    return np.asarray(day).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def _month_start(months: np.ndarray) -> np.ndarray:
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def make_monthly_invoices(
+    rng: np.random.Generator, c: Customers, cust: np.ndarray, first: int, last: int
+) -> tuple[Invoices, Settlement]:
+    """Monthly statements of the customers ``cust`` (one entry per statement, as counted by
+    :func:`monthly_counts`), ordered by issue day: consumer or utility receivables."""
+    n = len(cust)
+    cycle = _cycle_day(c)[cust]
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if n else np.zeros(0, int)
+    nth = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    # the first active month of each customer, then one statement a month
+    first_month = _month_index(np.maximum(c.first_day[cust] - cycle, first))
+    first_issue = _month_start(first_month) + cycle
+    first_month = np.where(first_issue < c.first_day[cust], first_month + 1, first_month)
+    issue = _month_start(first_month + nth) + cycle
+    month = (first_month + nth) % 12
+    z = rng.standard_normal(n)
+    bill = np.exp(c.log_amount[cust] + c.amount_sigma[cust] * z) * _WINTER[month]
+    rows = Invoices(
+        customer=cust.astype(np.int64) + 1,
+        issue=issue,
+        due=issue + MONTHLY_TERMS,
+        cents=np.maximum(500, np.round(bill * 100)).astype(np.int64),
+        currency=c.currency[cust],
+        paper=c.paper[cust],
+        disputed=rng.random(n) < 0.01,
+        paid=np.zeros(n, dtype=np.int64),
+        is_open=np.zeros(n, dtype=bool),
+    )
+    return settle(rng, c, cust, z, rows, last)

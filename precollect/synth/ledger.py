@@ -23,7 +23,12 @@ from precollect.synth.customers import (
 )
 from precollect.synth.faults import RULES, inject
 from precollect.synth.ids import format_ids, id_width, pick_strings
-from precollect.synth.invoices import Invoices, make_invoices
+from precollect.synth.invoices import (
+    Invoices,
+    make_invoices,
+    make_monthly_invoices,
+    monthly_counts,
+)
 from precollect.synth.payments import MAX_PARTS, Payments, make_payments
 
 _CUSTOMER_STREAM, _CHUNK_STREAM = 0, 1
@@ -141,11 +146,18 @@ def _payments_table(
 
 
 def _source(
-    n_customers: int, n_invoices: int, seed: int, start: date, end: date, dirty: float
+    n_customers: int,
+    n_invoices: int,
+    seed: int,
+    start: date,
+    end: date,
+    dirty: float,
+    monthly: bool = False,
 ) -> str:
     return (
         f"precollect synth --customers {n_customers} --invoices {n_invoices} --seed {seed} "
         f"--start {start.isoformat()} --end {end.isoformat()} --dirty {dirty:g}"
+        + (" --monthly" if monthly else "")
     )
 
 
@@ -179,12 +191,16 @@ def generate_ledger(
     dirty: float = 0.0,
     chunk_invoices: int = 1_000_000,
     progress: Callable[[int], None] | None = None,
+    monthly: bool = False,
 ) -> SynthSummary:
     """Write a synthetic ledger (customers, invoices, payments, ``ledger.toml``) to ``out_dir``.
 
     Invoices are issued between ``start`` and ``end``; ``end`` is the extraction date. With
     ``dirty`` > 0, about ``dirty * n_invoices`` extra invoice rows each break one contract rule
     and are listed in ``injected_faults.csv``. The same seed (and chunk size) gives the same files.
+
+    With ``monthly``, each customer instead gets one statement a month on its own cycle day, due
+    25 days later, as consumer and utility receivables do (``n_invoices`` is then ignored).
 
     Args:
         progress: called with the number of valid invoices written after each chunk.
@@ -196,8 +212,13 @@ def generate_ledger(
     cum = calendar.cumulative(calendar.issue_weights(first, last))
     rng = np.random.default_rng([seed, _CUSTOMER_STREAM])
     customers = make_customers(rng, n_customers, first, last)
-    counts = invoice_counts(rng, customers, n_invoices, cum, first)
+    counts = (
+        monthly_counts(customers, first, last)
+        if monthly
+        else invoice_counts(rng, customers, n_invoices, cum, first)
+    )
     pq.write_table(customers_table(customers), out_dir / "customers.parquet")
+    n_invoices = int(counts.sum())
 
     edges = _chunk_edges(counts, chunk_invoices)
     valid_per_chunk = np.add.reduceat(counts, edges[:-1]) if len(edges) > 1 else np.zeros(0)
@@ -221,7 +242,11 @@ def generate_ledger(
             cust = np.repeat(
                 np.arange(edges[index], edges[index + 1]), counts[edges[index] : edges[index + 1]]
             )
-            valid, plan = make_invoices(chunk_rng, customers, cust, first, last, cum)
+            valid, plan = (
+                make_monthly_invoices(chunk_rng, customers, cust, first, last)
+                if monthly
+                else make_invoices(chunk_rng, customers, cust, first, last, cum)
+            )
             pays = make_payments(chunk_rng, valid, plan, last)
             done = inject(chunk_rng, valid, int(bad_per_chunk[index]), last, n_customers)
             garbage = done.garbage if as_text and len(done.kind) else None
@@ -241,7 +266,7 @@ def generate_ledger(
     n_injected = _write_faults(out_dir, fault_rows, fault_kinds, as_text)
     (out_dir / "ledger.toml").write_text(
         f'[ledger]\nextracted_at = "{end.isoformat()}"\n'
-        f'source = "{_source(n_customers, n_invoices, seed, start, end, dirty)}"\n'
+        f'source = "{_source(n_customers, n_invoices, seed, start, end, dirty, monthly)}"\n'
     )
     return SynthSummary(
         out_dir=out_dir,

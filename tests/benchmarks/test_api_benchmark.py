@@ -39,7 +39,7 @@ from service_helpers import (
 from features.build import History
 from features.ledger.ingest import load_ledger
 from models.registry.registry import load_model
-from models.registry.tracking import MODEL_NAME, tracking_uri
+from models.registry.tracking import tracking_uri
 
 pytestmark = pytest.mark.benchmark
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -180,7 +180,7 @@ def _mlflow_serve(served: Served, version: str, log: Path) -> tuple[subprocess.P
         "models",
         "serve",
         "-m",
-        f"models:/{MODEL_NAME}/{version}",
+        f"models:/{served.model_name}/{version}",
         "--env-manager",
         "local",
         "-h",
@@ -228,7 +228,7 @@ def _invoices(served: Served, n: int, seed: int = 0) -> list[dict[str, Any]]:
 
 def _mlflow_body(served: Served, invoices: list[dict[str, Any]]) -> bytes:
     """The same invoices as mlflow's input: the feature frame, computed here beforehand."""
-    model, _ = load_model(served.versions[0])
+    model, _ = load_model(served.model_name, served.versions[0])
     history = History.from_ledger(load_ledger(served.ledger), model.grace_days)
     targets = pd.DataFrame(invoices).assign(as_of=served.as_of)
     for column in ("issue_date", "due_date"):

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from features.ledger.ingest import load_ledger
 from models.registry.registry import load_model
-from models.registry.tracking import MODEL_NAME
+from models.registry.tracking import model_name
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger
 from pipelines.train import TrainRequest, train_flow
@@ -25,13 +25,29 @@ def _own_mlflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
+@pytest.fixture(scope="module")
+def winning_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small ledger on which the model beats every baseline out of time (0.927 vs 0.906 when
+    measured), so that a first run may be promoted. On the session's ``small_synthetic`` the
+    logistic baseline ties the model, and the promotion floor rightly refuses it."""
+    from precollect.synth import generate_ledger
+
+    folder = tmp_path_factory.mktemp("winning")
+    generate_ledger(folder, n_customers=60, n_invoices=3000, seed=22)
+    return folder
+
+
 def test_flow_registers_promotes_and_refuses_an_equal_model(
-    prefect_harness: None, small_synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, winning_ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    small_synthetic = winning_ledger
     monkeypatch.setenv("PRECOLLECT_HOME", str(tmp_path))  # the flow reads its home from settings
     request = TrainRequest(ledger=str(small_synthetic))
     first = train_flow(request)
-    assert first["promoted"] and first["promotion_reason"] == "no champion yet"
+    assert first["promoted"], first["promotion_reason"]
+    assert first["promotion_reason"] == "no champion yet"
+    MODEL_NAME = model_name(load_ledger(small_synthetic).name)
+    assert first["model_name"] == MODEL_NAME
     client = MlflowClient()
     assert (
         str(client.get_model_version_by_alias(MODEL_NAME, "champion").version)
@@ -65,14 +81,22 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
 
     result = CliRunner().invoke(
         app,
-        ["promote", "--version", second["model_version"], "--reason", "approved by risk committee"],
+        [
+            "promote",
+            "--model-name",
+            MODEL_NAME,
+            "--version",
+            second["model_version"],
+            "--reason",
+            "approved by risk committee",
+        ],
         env={"PRECOLLECT_HOME": str(tmp_path)},
     )
     assert result.exit_code == 0, result.output
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
     assert str(champion.version) == second["model_version"]
     assert champion.tags["promotion_reason"] == "manual: approved by risk committee"
-    model, version = load_model("champion")
+    model, version = load_model(MODEL_NAME, "champion")
     assert version == second["model_version"] and model.features
     _mlflow_ui_shows_runs_and_aliases(tmp_path, second)
 
@@ -92,7 +116,7 @@ def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> Non
     command += ["--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}"]
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with running(command, f"{base}/health", env=env, log=home / "mlflow-ui.log"):
-        url = f"{base}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}"
+        url = f"{base}/api/2.0/mlflow/registered-models/get?name={run['model_name']}"
         with urllib.request.urlopen(url, timeout=30) as response:
             registered = json.load(response)["registered_model"]
         aliases = {a["alias"]: a["version"] for a in registered["aliases"]}
@@ -103,7 +127,7 @@ def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> Non
         assert "plots/roc.png" in plots
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{base}/#/models/{MODEL_NAME}", timeout=120_000)
+            page.goto(f"{base}/#/models/{run['model_name']}", timeout=120_000)
             page.get_by_text("champion").first.wait_for(timeout=120_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "mlflow-registered-model.png"))

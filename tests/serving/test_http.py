@@ -10,8 +10,6 @@ import httpx
 import pytest
 from service_helpers import Process, Served, headers
 
-from models.registry.tracking import MODEL_NAME
-
 pytestmark = pytest.mark.slow
 SECRET_AMOUNT = 98765.4321  # must never appear in the service's log
 
@@ -80,7 +78,7 @@ def test_every_error_class_over_http(service: Process, served: Served) -> None:
 def swap_service(service: Process, served: Served) -> Iterator[Process]:
     """The session's service; the champion alias is put back afterwards."""
     yield service
-    served.registry().set_registered_model_alias(MODEL_NAME, "champion", served.versions[0])
+    served.registry().set_registered_model_alias(served.model_name, "champion", served.versions[0])
     httpx.post(f"{service.url}/v1/admin/reload", headers=headers("admin"), timeout=60)
 
 
@@ -107,7 +105,7 @@ def test_model_swap_under_load_fails_no_request(swap_service: Process, served: S
     for t in threads:
         t.start()
     time.sleep(1.5)
-    served.registry().set_registered_model_alias(MODEL_NAME, "champion", new)
+    served.registry().set_registered_model_alias(served.model_name, "champion", new)
     moved = time.monotonic()
     deadline = moved + 60
     while time.monotonic() < deadline and not any(o[2] == new for o in outcomes[-20:]):
@@ -132,6 +130,6 @@ def test_model_swap_under_load_fails_no_request(swap_service: Process, served: S
         model = http.get("/v1/model", headers=headers("viewer")).json()
         assert model["version"] == new and model["registry"] == "ok"
         # the admin endpoint follows the alias at once, without waiting for the poll
-        served.registry().set_registered_model_alias(MODEL_NAME, "champion", old)
+        served.registry().set_registered_model_alias(served.model_name, "champion", old)
         reloaded = http.post("/v1/admin/reload", headers=headers("admin")).json()
         assert reloaded["model_version"] == old

@@ -1,9 +1,14 @@
-"""Model tests on trained models: the quality the product promises on the shipped and synthetic data."""
+"""Model tests on trained models: the quality the product promises on the shipped and synthetic data.
+
+The floors guard what the model reaches today (see the README's model section for the figures):
+out of time, on the test window's snapshot rows, each invoice weighing 1.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,18 +23,25 @@ def _baselines(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
     return {name: m["roc_auc"] for name, m in metrics.items() if name != MODEL_KEY}
 
 
-def test_ibm_sample_model_reaches_090_and_beats_every_baseline(ibm_ledger: Ledger) -> None:
+def test_ibm_sample_model_beats_every_baseline_out_of_time(ibm_ledger: Ledger) -> None:
     result = train_on_ledger(ibm_ledger, test_from=pd.Timestamp("2013-07-01"))
-    auc = result.metrics[MODEL_KEY]["roc_auc"]
-    assert auc >= 0.90
-    assert all(auc > other for other in _baselines(result.metrics).values()), result.metrics
+    model = result.metrics[MODEL_KEY]
+    assert model["roc_auc"] >= 0.91 and model["ece"] <= 0.06, model
+    assert all(model["roc_auc"] > other for other in _baselines(result.metrics).values())
 
 
-def test_synthetic_model_beats_baselines_and_doubles_amount_ranking(tmp_path: Path) -> None:
+def test_synthetic_model_beats_logistic_regression_beyond_noise(tmp_path: Path) -> None:
+    """Three seeds: the model's ROC-AUC margin over logistic regression, on the same test rows,
+    is positive every time and larger than twice its spread across the seeds."""
     from precollect.synth import generate_ledger
 
-    generate_ledger(tmp_path, n_customers=250, n_invoices=20_000, seed=7)
-    result = train_on_ledger(load_ledger(tmp_path))
-    model = result.metrics[MODEL_KEY]
-    assert all(model["roc_auc"] > other for other in _baselines(result.metrics).values())
-    assert model["late_amount_top10"] >= 2 * model["late_amount_top10_by_amount"]
+    margins = []
+    for seed in (7, 8, 9):
+        folder = tmp_path / str(seed)
+        generate_ledger(folder, n_customers=300, n_invoices=20_000, seed=seed)
+        result = train_on_ledger(load_ledger(folder))
+        model = result.metrics[MODEL_KEY]
+        assert all(model["roc_auc"] > other for other in _baselines(result.metrics).values())
+        assert model["late_amount_top10"] >= 2 * model["late_amount_top10_by_amount"]
+        margins.append(model["roc_auc"] - result.metrics["logistic_regression"]["roc_auc"])
+    assert min(margins) > 0 and np.mean(margins) > 2 * np.std(margins), margins
