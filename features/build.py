@@ -17,7 +17,7 @@ import pandas as pd
 from features import kernel
 from features.catalogue import WINDOWS, feature_names, window_suffix
 from features.kernel import S, W
-from features.labels import UNKNOWN, label_at
+from features.labels import UNKNOWN, label_at, time_to_pay
 from features.ledger.ledger import Ledger
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -359,6 +359,13 @@ def _optional(frame: Targets, column: str) -> pd.Series | np.ndarray:
     return pd.Series(pd.NA, index=range(row_count(frame)), dtype="object")
 
 
+def open_amounts(features: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+    """What is still owed on each invoice at its as-of date, from its feature row."""
+    paid_share = np.asarray(features["paid_share"], dtype="float64")
+    amount = np.asarray(features["amount"], dtype="float64")
+    return amount * (1 - np.where(np.isnan(paid_share), 0.0, paid_share))
+
+
 def open_at(invoices: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """Invoices issued on or before ``as_of`` and not paid by then."""
     paid = invoices["paid_date"]
@@ -375,6 +382,56 @@ def scoring_set(
     features = history.features(targets)
     status = label_at(targets, as_of, grace_days)["status"].to_numpy()
     return features.assign(label_status=status)
+
+
+PAY_SNAPSHOTS = (-14, 0, 14, 45, 90)
+"""Days after the due date (negative: before) at which open invoices are also taken for the
+pay-date model, besides their issue day: it predicts pay dates of invoices of every age."""
+
+
+def payment_set(
+    ledger: Ledger,
+    cutoff: pd.Timestamp,
+    *,
+    grace_days: int = 0,
+    history: History | None = None,
+    snapshots: tuple[int, ...] = PAY_SNAPSHOTS,
+) -> pd.DataFrame:
+    """Features of each invoice open at its as-of dates, with its time to payment at ``cutoff``.
+
+    Every invoice issued on or before ``cutoff`` is taken on its issue day and on each
+    ``snapshots`` day (relative to due) on which it was still open, up to ``cutoff``. Rows whose
+    payment is not known at ``cutoff`` are censored there (:func:`features.labels.time_to_pay`).
+    ``weight`` gives every invoice a total weight of 1 over its rows. ``paid_date`` is kept
+    only to censor the same rows at an earlier cutoff (:func:`features.labels.time_to_pay`),
+    never as a feature.
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    history = history or History.from_ledger(ledger, grace_days)
+    issued = ledger.invoices[ledger.invoices["issue_date"] <= cutoff]
+    targets = [issued.assign(as_of=issued["issue_date"])]
+    for days in snapshots:
+        day = issued["due_date"] + pd.Timedelta(days=days)
+        paid = issued["paid_date"]
+        still_open = (
+            (day > issued["issue_date"]) & (day <= cutoff) & ~(paid.notna() & (paid <= day))
+        )
+        targets.append(issued[still_open].assign(as_of=day[still_open]))
+    rows = pd.concat(targets, ignore_index=True)
+    # a row paid on its own as-of day is not open then (the issue day of a cash sale)
+    taken = time_to_pay(rows, cutoff)
+    keep = (taken["days"] > 0).to_numpy()
+    rows, taken = rows[keep].reset_index(drop=True), taken[keep].reset_index(drop=True)
+    features = history.features(rows)
+    per_invoice = rows.groupby("invoice_id", sort=False)["invoice_id"].transform("size")
+    return features.assign(
+        issue_date=rows["issue_date"].to_numpy(),
+        due_date=rows["due_date"].to_numpy(),
+        paid_date=rows["paid_date"].to_numpy(),
+        days=taken["days"].to_numpy(),
+        paid=taken["paid"].to_numpy(),
+        weight=1.0 / per_invoice.to_numpy("float64"),
+    )
 
 
 def training_set(

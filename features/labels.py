@@ -60,3 +60,21 @@ def label_at(invoices: pd.DataFrame, as_of: pd.Timestamp, grace_days: int = 0) -
 def final_days_late(invoices: pd.DataFrame) -> pd.Series:
     """Days late from the paid date, ignoring maturity (for evaluation only, never features)."""
     return (invoices["paid_date"] - invoices["due_date"]).dt.days.clip(lower=0).astype("float64")
+
+
+def time_to_pay(rows: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """How long each row (an invoice as of its ``as_of``) took to be paid, as known at ``cutoff``.
+
+    A payment dated after ``cutoff`` is not known yet: the row is **censored** at ``cutoff``
+    (still open after ``days`` days), never dropped and never taken as paid.
+
+    Returns:
+        A frame aligned with ``rows``: ``days`` from ``as_of`` to the payment (paid rows) or to
+        ``cutoff`` (censored rows), and ``paid`` (bool).
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    paid_date = rows["paid_date"]
+    paid = (paid_date.notna() & (paid_date <= cutoff)).to_numpy()
+    end = paid_date.where(paid, cutoff)
+    days = (end - rows["as_of"]).dt.days.to_numpy("float64")
+    return pd.DataFrame({"days": days, "paid": paid}, index=rows.index)

@@ -15,7 +15,8 @@ from prefect import flow, task
 
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
-from models.registry import registry, tracking
+from models.paydates.hazard import PayDateModel
+from models.registry import paydates, registry, tracking
 from pipelines.tasks import load
 from serving.settings import Settings
 from serving.store.publish import Published, score_and_store
@@ -43,14 +44,31 @@ def load_model(home: Path, name: str, alias: str) -> tuple[LatePaymentModel, str
 
 
 @task(retries=2, retry_delay_seconds=2)
+def load_pay_model(home: Path, name: str, alias: str) -> PayDateModel | None:
+    """The pay-date model beside ``name``; ``None`` when none is registered (trained before
+    pay dates existed)."""
+    tracking.configure(home)
+    try:
+        return paydates.load_pay_model(name, alias)[0]
+    except LookupError:
+        return None
+
+
+@task(retries=2, retry_delay_seconds=2)
 def publish(
-    request: ScoreRequest, ledger: Ledger, model: LatePaymentModel, version: str
+    request: ScoreRequest,
+    ledger: Ledger,
+    model: LatePaymentModel,
+    version: str,
+    pay_model: PayDateModel | None,
 ) -> Published:
     settings = Settings()
     as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
     store = ScoreStore(settings.store_url)
-    return score_and_store(ledger, as_of, model, version, store, config, out=request.out)
+    return score_and_store(
+        ledger, as_of, model, version, store, config, out=request.out, pay_model=pay_model
+    )
 
 
 @flow(name="score", log_prints=True)
@@ -62,7 +80,8 @@ def score_flow(request: ScoreRequest) -> dict[str, Any]:
     name = chosen or tracking.model_name(ledger.name)
     model, version = load_model(settings.home, name, request.model_alias or settings.model_alias)
     registry.check_ledger(model, ledger, by_name=chosen is None)
-    published: Published = publish(request, ledger, model, version)  # type: ignore[assignment]
+    pay_model = load_pay_model(settings.home, name, request.model_alias or settings.model_alias)
+    published: Published = publish(request, ledger, model, version, pay_model)  # type: ignore[assignment]
     batch = published.batch
     return {
         "as_of": str(batch.as_of.date()),

@@ -14,7 +14,9 @@ import pandas as pd
 from prefect import flow, task
 
 from features.ledger.ledger import Ledger
-from models.registry import registry, tracking
+from models.paydates.fit import fit_pay_dates_on_ledger
+from models.paydates.hazard import PayDateModel, PayParams
+from models.registry import paydates, registry, tracking
 from models.registry.promotion import Decision, PromotionPolicy
 from models.training.fit import TrainParams
 from models.training.train import TrainingResult, train_on_ledger
@@ -93,6 +95,34 @@ def promote(
     return registry.apply_decision(name, version, decision, run_id, expected_champion=compared_with)
 
 
+@task
+def fit_pay_dates(ledger: Ledger, as_of: pd.Timestamp, grace_days: int) -> PayDateModel:
+    return fit_pay_dates_on_ledger(ledger, as_of, PayParams(), grace_days)
+
+
+@task
+def evaluate_and_register_pay_dates(
+    model: PayDateModel, ledger: Ledger, as_of: pd.Timestamp, name: str, example: pd.DataFrame
+) -> dict[str, Any]:
+    """Judge the recipe out of time, log and register the refit, decide its promotion."""
+    params = PayParams()
+    evaluation = paydates.evaluate_pay_recipe(ledger, as_of, params)
+    run_id, version = paydates.log_pay_dates(
+        model, evaluation, name=name, params=params, example=example
+    )
+    decision = paydates.promote_pay_dates(
+        name, version, run_id, evaluation, ledger=ledger, cutoff=as_of, params=params
+    )
+    return {
+        "model_name": paydates.pay_model_name(name),
+        "model_version": version,
+        "promoted": decision.promote,
+        "promotion_reason": decision.reason,
+        "evaluation": evaluation,
+        "refit": {k: v for k, v in model.info.items() if k != "params"},
+    }
+
+
 @flow(name="train", log_prints=True)
 def train_flow(request: TrainRequest) -> dict[str, Any]:
     """Load and validate; evaluate out of time (rolling origin); refit on every matured row;
@@ -113,8 +143,15 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
         run_id, version = log_and_register(result, name, params, ledger)
         policy = request.policy or settings.training.policy()
         decision = promote(result, name, version, run.info.run_id, policy)
+        pay = fit_pay_dates(ledger, as_of, settings.grace_days)
+        pay_summary = evaluate_and_register_pay_dates(pay, ledger, as_of, name, result.test)
     verdict = "promoted to champion" if decision.promote else "kept as challenger"
     print(f"{name} version {version}: {verdict} ({decision.reason})")
+    pay_verdict = "promoted to champion" if pay_summary["promoted"] else "kept as challenger"
+    print(
+        f"{pay_summary['model_name']} version {pay_summary['model_version']}: {pay_verdict} "
+        f"({pay_summary['promotion_reason']})"
+    )
     refit = result.model.info
     return {
         "run_id": run_id,
@@ -137,5 +174,6 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
             ],
             "summary": result.rolling(),
         },
+        "pay_dates": pay_summary,
         "tracking_uri": mlflow.get_tracking_uri(),
     }

@@ -288,9 +288,42 @@ def train(
         f"{'champion' if summary['promoted'] else 'challenger'} ({summary['promotion_reason']})",
         highlight=False,
     )
+    print_pay_dates(summary["pay_dates"])
     if metrics_out is not None:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
         metrics_out.write_text(json.dumps(summary, indent=2, default=str))
+
+
+def print_pay_dates(pay: dict) -> None:
+    """The pay-date model's out-of-time figures next to the naive forecasts, and its verdict."""
+    figures = pay["evaluation"]
+    if figures:
+        table = Table(title="pay dates out of time (open invoices then paid)", title_justify="left")
+        for column in ("forecast", "pay-date MAE (days)", "weekly WAPE 1-4", "weekly WAPE 5-13"):
+            table.add_column(column, justify="right" if column != "forecast" else "left")
+        for key, label in (
+            ("model", "model"),
+            ("customer_mean", "customer's mean days to pay"),
+            ("due_date", "everyone pays on the due date"),
+        ):
+            table.add_row(
+                label,
+                f"{figures[f'mae_{key}']:.1f}",
+                f"{figures[f'wape_1_4_{key}']:.1%}",
+                f"{figures[f'wape_5_13_{key}']:.1%}",
+            )
+        console.print(table)
+        console.print(
+            f"P10-P90 covered {figures['coverage']:.0%} of {figures['paid_in_horizon']:.0f} "
+            f"invoices (raw {figures['coverage_raw']:.0%}); weekly actuals inside the P10-P90 "
+            f"band: {figures['band_coverage']:.0%}",
+            highlight=False,
+        )
+    state = "champion" if pay["promoted"] else "challenger"
+    console.print(
+        f"{pay['model_name']} version {pay['model_version']}: {state} ({pay['promotion_reason']})",
+        highlight=False,
+    )
 
 
 def print_rolling(rolling: dict) -> None:
@@ -606,6 +639,137 @@ def backtest(
         f"reached before due by amount and age:   {s['share.amount_and_age']:.1%}\n"
         f"ratio: {s['ratio_model_vs_amount_and_age']:.2f}x (logged to MLflow)"
     )
+
+
+WeeksOpt = Annotated[int, typer.Option(min=1, max=13, help="weeks to forecast")]
+
+
+@app.command()
+def forecast(
+    ledger: LedgerOpt,
+    out: Annotated[Path, typer.Option(help="weekly forecast (.csv/.parquet)")],
+    as_of: Annotated[
+        str | None, typer.Option(help="forecast the invoices open then [default: last ledger date]")
+    ] = None,
+    mapping: MappingOpt = None,
+    weeks: WeeksOpt = 13,
+    daily_out: Annotated[
+        Path | None, typer.Option(help="also write the expected collections per day here")
+    ] = None,
+    pay_dates_out: Annotated[
+        Path | None, typer.Option(help="also write each open invoice's pay dates here")
+    ] = None,
+    simulations: Annotated[
+        int, typer.Option(min=100, help="simulated paths for the P10-P90 band")
+    ] = 1000,
+    model_alias: Annotated[
+        str, typer.Option(help="registry alias or version of the pay-date model")
+    ] = "champion",
+    model_name: Annotated[
+        str | None,
+        typer.Option(help="late-payment model whose pay-date model to use [default: the ledger's]"),
+    ] = None,
+) -> None:
+    """Cash-in forecast: expected collections per week from the open invoices, with a P10-P90
+    band simulated from their pay-date distributions (columns week_start, expected, p10, p50,
+    p90)."""
+    import pandas as pd
+
+    from models.paydates.forecast import forecast_open_invoices
+    from models.paydates.predict import pay_dates
+    from models.registry import tracking
+    from models.registry.paydates import load_pay_model
+
+    book = load_or_fail(ledger, mapping)
+    day = pd.Timestamp(parse_day(as_of) or book.last_date())
+    name = model_name or settings().model_name or tracking.model_name(book.name)
+    tracking.configure(settings().home)
+    try:
+        model, version = load_pay_model(name, model_alias)
+    except LookupError:
+        raise fail(
+            f"no pay-date model '{model_alias}' of {name} in the registry: run precollect train "
+            "on this ledger first (or choose one with --model-name)"
+        ) from None
+    with console.status(f"forecasting the invoices open at {day.date()}"):
+        found = forecast_open_invoices(
+            book, day, model, grace_days=settings().grace_days, weeks=weeks, simulations=simulations
+        )
+    result = found.forecast
+    write_frame(result.weekly, out)
+    if daily_out is not None:
+        write_frame(result.daily, daily_out)
+    if pay_dates_out is not None:
+        dates = pay_dates(model, found.features, found.cdf)
+        keys = found.features[["invoice_id", "customer_id", "as_of", "days_until_due"]]
+        write_frame(pd.concat([keys, dates], axis=1), pay_dates_out)
+    print_forecast(result, day, version, len(found.features))
+    console.print(f"written to {out}", highlight=False)
+
+
+def print_forecast(result: Any, day: pd.Timestamp, version: str, invoices: int) -> None:
+    """The weekly forecast as a table, and where the open amount goes."""
+    table = Table(title=f"cash-in forecast as of {day.date()} (pay-date model v{version})")
+    for column in ("week from", "expected", "p10", "p90"):
+        table.add_column(column, justify="right")
+    for row in result.weekly.itertuples():
+        table.add_row(
+            str(row.week_start.date()), f"{row.expected:,.0f}", f"{row.p10:,.0f}", f"{row.p90:,.0f}"
+        )
+    console.print(table)
+    weeks = len(result.weekly)
+    console.print(
+        f"{invoices:,} open invoices, {result.open_amount:,.0f} open; "
+        f"{result.weekly['expected'].sum():,.0f} expected within {weeks} weeks, "
+        f"{result.beyond:,.0f} later or never",
+        highlight=False,
+    )
+
+
+@app.command()
+def kpis(
+    ledger: LedgerOpt,
+    out: Annotated[Path, typer.Option(help="KPI trend, one row per month end (.csv/.parquet)")],
+    start: Annotated[str, typer.Option("--from", help="first month YYYY-MM-DD")],
+    end: Annotated[
+        str | None, typer.Option("--to", help="last date YYYY-MM-DD [default: last ledger date]")
+    ] = None,
+    mapping: MappingOpt = None,
+    dso_days: Annotated[int, typer.Option(min=1, help="days of sales behind DSO")] = 90,
+    by: Annotated[
+        str, typer.Option(help="also one row per value of this customer column, e.g. segment")
+    ] = "",
+) -> None:
+    """AR KPIs at each month end, point in time: DSO (standard and countback), best possible
+    DSO, average days delinquent, CEI over the month, aging buckets and the share current."""
+    import pandas as pd
+
+    from models.decisions.kpis import kpi_trend
+
+    book = load_or_fail(ledger, mapping)
+    first = pd.Timestamp(parse_day(start))
+    last = pd.Timestamp(parse_day(end) or book.last_date())
+    if last < first:
+        raise fail(f"--to {last.date()} is before --from {first.date()}")
+    with console.status("computing the KPIs"):
+        trend = kpi_trend(book, first, last, dso_days, by)
+    write_frame(trend, out)
+    table = Table(title=f"AR KPIs ({dso_days}-day DSO)")
+    for column in ("month end", "DSO", "countback", "best", "ADD", "CEI", "current", "AR"):
+        table.add_column(column, justify="right")
+    for row in trend[trend["group"] == "all"].itertuples():
+        table.add_row(
+            str(row.as_of.date()),
+            f"{row.dso:.1f}",
+            f"{row.countback_dso:.1f}",
+            f"{row.best_possible_dso:.1f}",
+            f"{row.add:.1f}",
+            f"{row.cei:.1f}",
+            f"{row.share_current:.0%}",
+            f"{row.total:,.0f}",
+        )
+    console.print(table)
+    console.print(f"{len(trend):,} rows written to {out}", highlight=False)
 
 
 @app.command("import-contacts")

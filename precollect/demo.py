@@ -29,9 +29,19 @@ console = Console(width=130)
 
 def run(workdir: Path) -> None:
     use_local_defaults()
+    from features.ledger.ingest import load_ledger
+    from models.paydates.forecast import forecast_open_invoices
+    from models.registry.paydates import load_pay_model
     from pipelines.score import ScoreRequest, score_flow
     from pipelines.train import TrainRequest, train_flow
-    from precollect.cli import print_ingest_summary, print_metrics, print_worklist
+    from precollect.cli import (
+        print_forecast,
+        print_ingest_summary,
+        print_metrics,
+        print_pay_dates,
+        print_worklist,
+        write_frame,
+    )
     from precollect.synth import generate_ledger
     from serving.report import render_report
 
@@ -64,6 +74,17 @@ def run(workdir: Path) -> None:
         f"model version {trained['model_version']}: "
         f"{'champion' if trained['promoted'] else 'challenger'} ({trained['promotion_reason']})"
     )
+
+    print_pay_dates(trained["pay_dates"])
+
+    console.rule("[bold]   the 13-week cash-in forecast from the open invoices' pay dates")
+    pay_model, pay_version = load_pay_model(
+        trained["model_name"], trained["pay_dates"]["model_version"]
+    )
+    ledger = load_ledger(clean)
+    forecast = forecast_open_invoices(ledger, ledger.last_date(), pay_model, weeks=13)
+    write_frame(forecast.forecast.weekly, workdir / "forecast.csv")
+    print_forecast(forecast.forecast, ledger.last_date(), pay_version, len(forecast.features))
 
     console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
     scored = score_flow(
@@ -98,6 +119,7 @@ def run(workdir: Path) -> None:
         f".venv/bin/mlflow ui --backend-store-uri {trained['tracking_uri']}\n"
         f"- the report: open {report}\n"
         f"- scores and worklist: {workdir / 'scores.csv'} and the store {settings.store_url}\n"
+        f"- the cash-in forecast: {workdir / 'forecast.csv'}\n"
         f"- the API and the managers' pages (development mode, no keys): "
         f"PRECOLLECT_API_LEDGER={clean} .venv/bin/precollect serve, then "
         f"http://127.0.0.1:8000/docs and http://127.0.0.1:8000/pages/accounts\n"

@@ -10,12 +10,12 @@ due are late by definition: :func:`overdue_rows` finds them, and they get ``p_la
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from features.build import History, row_count, scoring_set
+from features.build import History, open_amounts, row_count, scoring_set
 from features.ledger.ledger import Ledger
 from models.decisions.accounts import account_scores
 from models.decisions.bands import OVERDUE, risk_band
@@ -24,13 +24,8 @@ from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.model import LatePaymentModel
-
-
-def open_amounts(features: FeatureTable) -> np.ndarray:
-    """What is still owed on each invoice at its as-of date."""
-    paid_share = np.asarray(features["paid_share"], dtype="float64")
-    amount = np.asarray(features["amount"], dtype="float64")
-    return amount * (1 - np.where(np.isnan(paid_share), 0.0, paid_share))
+from models.paydates.hazard import PayDateModel
+from models.paydates.predict import pay_dates
 
 
 def overdue_rows(features: FeatureTable, grace_days: int) -> np.ndarray:
@@ -145,6 +140,8 @@ class ScoredBatch:
     accounts: pd.DataFrame
     reasons: pd.DataFrame
     p_base: float
+    pay_dates: pd.DataFrame | None = None
+    """Per invoice (``invoice_id`` first), the pay-date columns, when a pay-date model scored."""
 
 
 def score_batch(
@@ -195,7 +192,14 @@ def score_ledger(
     model: LatePaymentModel,
     model_version: str,
     history: History | None = None,
+    pay_model: PayDateModel | None = None,
 ) -> ScoredBatch:
-    """Build features for the invoices open at ``as_of`` with the same code as training; score."""
+    """Build features for the invoices open at ``as_of`` with the same code as training; score
+    (and, given ``pay_model``, predict pay dates from the same features)."""
     features = scoring_set(ledger, as_of, grace_days=model.grace_days, history=history)
-    return score_batch(features, model, model_version)
+    batch = score_batch(features, model, model_version)
+    if pay_model is None:
+        return batch
+    dates = pay_dates(pay_model, features.reset_index(drop=True))
+    dates.insert(0, "invoice_id", features["invoice_id"].to_numpy())
+    return replace(batch, pay_dates=dates)

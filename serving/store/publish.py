@@ -17,6 +17,7 @@ from models.decisions.playbook import WorklistConfig
 from models.decisions.scoring import ScoredBatch, score_ledger
 from models.decisions.worklist import build_worklist
 from models.model import LatePaymentModel
+from models.paydates.hazard import PayDateModel
 from serving.store import codec
 from serving.store.store import ScoreStore
 
@@ -35,9 +36,11 @@ def score_and_store(
     store: ScoreStore,
     config: WorklistConfig,
     out: Path | None = None,
+    pay_model: PayDateModel | None = None,
 ) -> Published:
-    """Score and explain the invoices open at ``as_of``, store the batch, build the worklist."""
-    batch = score_ledger(ledger, as_of, model, model_version)
+    """Score and explain the invoices open at ``as_of``, store the batch, build the worklist;
+    with ``pay_model``, the scores file also carries each invoice's pay dates."""
+    batch = score_ledger(ledger, as_of, model, model_version, pay_model=pay_model)
     store.migrate()
     store.write_scored(batch)
     work = rebuild_worklist(
@@ -68,6 +71,8 @@ def scores_file(batch: ScoredBatch) -> pd.DataFrame:
     """The scored invoices as written by ``--out``: every column, reasons as JSON."""
     invoice_reasons = batch.reasons[batch.reasons["level"] == "invoice"]
     frame = batch.invoices[columns(ScoredInvoices)]
+    if batch.pay_dates is not None:
+        frame = frame.merge(batch.pay_dates, on="invoice_id", how="left", validate="one_to_one")
     return codec.with_reason_lists(frame, "invoice_id", invoice_reasons)
 
 

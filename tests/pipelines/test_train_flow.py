@@ -65,6 +65,21 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
         == second["model_version"]
     )
 
+    # the pay-date model is registered beside it, with its own aliases and figures
+    pay_name = first["pay_dates"]["model_name"]
+    assert pay_name == f"{MODEL_NAME}-paydates"
+    assert first["pay_dates"]["refit"]["censored_rows"] > 0
+    pay_champion = client.get_model_version_by_alias(pay_name, "challenger")
+    assert str(pay_champion.version) == second["pay_dates"]["model_version"]
+    if first["pay_dates"]["promoted"]:  # the same recipe on the same data is not better
+        assert not second["pay_dates"]["promoted"]
+        assert "not better" in second["pay_dates"]["promotion_reason"]
+    from models.registry.paydates import load_pay_model
+
+    pay_model, _ = load_pay_model(MODEL_NAME, second["pay_dates"]["model_version"])
+    assert pay_model.features == load_model(MODEL_NAME, second["model_version"])[0].features
+    _forecast_from_the_cli(small_synthetic, tmp_path, second["pay_dates"]["model_version"])
+
     run = client.get_run(second["run_id"])
     assert run.data.tags["data_fingerprint"] == load_ledger(small_synthetic).fingerprint()
     assert run.data.tags["promotion_decision"] == "rejected"
@@ -99,6 +114,26 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
     model, version = load_model(MODEL_NAME, "champion")
     assert version == second["model_version"] and model.features
     _mlflow_ui_shows_runs_and_aliases(tmp_path, second)
+
+
+def _forecast_from_the_cli(ledger: Path, home: Path, version: str) -> None:
+    """``precollect forecast`` writes 13 weeks that add up to the open amount expected in them,
+    and each open invoice's pay dates."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from precollect.cli import app
+
+    out, dates = home / "forecast.csv", home / "pay-dates.csv"
+    args = ["forecast", "--ledger", str(ledger), "--out", str(out), "--model-alias", version]
+    args += ["--pay-dates-out", str(dates), "--simulations", "200"]
+    result = CliRunner().invoke(app, args, env={"PRECOLLECT_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    weekly = pd.read_csv(out)
+    assert list(weekly.columns) == ["week_start", "expected", "p10", "p50", "p90"]
+    assert len(weekly) == 13 and (weekly["p10"] <= weekly["p90"]).all()
+    per_invoice = pd.read_csv(dates, parse_dates=["as_of", "pay_date_p10", "pay_date_p90"])
+    assert (per_invoice["pay_date_p10"].dropna() > per_invoice["as_of"].iloc[0]).all()
 
 
 def _mlflow_ui_shows_runs_and_aliases(home: Path, run: dict[str, object]) -> None:

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.build import History, scoring_set
+from features.build import History, open_amounts, scoring_set
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
 from models.calibration import Calibrator
 from models.decisions.accounts import account_view
 from models.decisions.frames import AccountScores, Reasons, ScoredInvoices
-from models.decisions.scoring import open_amounts, score_batch, score_ledger, score_rows
+from models.decisions.scoring import score_batch, score_ledger, score_rows
 from models.explain.effects import explain
 from models.training.train import TrainingResult
 

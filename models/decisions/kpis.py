@@ -1,0 +1,149 @@
+"""The AR KPIs finance teams report, point in time: as of a date, only invoices issued and
+payments dated on or before it count.
+
+- **AR** at T: what is still owed at T (amount less the payments dated by T; nothing once the
+  invoice is paid).
+- **DSO** (standard) over the ``days`` before T: AR / sales in those days x days.
+- **Countback DSO**: the days of the latest months' sales that the AR would use up, walking back
+  month by month from T (calendar months when T is a month end).
+- **Best possible DSO**: the same as DSO with the not-yet-due AR only.
+- **Average days delinquent**: DSO - best possible DSO.
+- **CEI** for a period (a, b]: (AR(a) + sales - AR(b)) / (AR(a) + sales - current AR(b)), in %.
+- **Aging** at T: open amounts by days past due: current (not past due), 1-30, 31-60, 61-90, 90+.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.ledger.ledger import Ledger
+
+AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+DSO_DAYS = 90
+MAX_COUNTBACK_MONTHS = 36
+
+
+def owed_at(ledger: Ledger, as_of: pd.Timestamp) -> pd.Series:
+    """What each invoice issued by ``as_of`` still owes at ``as_of`` (0 once paid)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    invoices = ledger.invoices[ledger.invoices["issue_date"] <= as_of]
+    owed = invoices["amount"].astype("float64")
+    payments = ledger.payments
+    if payments is not None and len(payments):
+        early = payments[payments["payment_date"] <= as_of]
+        paid_part = early.groupby("invoice_id")["amount"].sum()
+        owed = owed - invoices["invoice_id"].map(paid_part).fillna(0.0).to_numpy()
+    settled = invoices["paid_date"].notna() & (invoices["paid_date"] <= as_of)
+    return owed.where(~settled, 0.0).clip(lower=0.0).set_axis(invoices["invoice_id"])
+
+
+def _due(ledger: Ledger, ids: pd.Index) -> pd.Series:
+    return ledger.invoices.set_index("invoice_id")["due_date"].reindex(ids)
+
+
+def aging(ledger: Ledger, as_of: pd.Timestamp) -> dict[str, float]:
+    """Open amounts at ``as_of`` by days past due, and the share current."""
+    as_of = pd.Timestamp(as_of).normalize()
+    owed = owed_at(ledger, as_of)
+    owed = owed[owed > 0]
+    late = (as_of - _due(ledger, owed.index)).dt.days.to_numpy()
+    edges = [-np.inf, 0, 30, 60, 90, np.inf]
+    bucket = np.digitize(late, edges[1:-1], right=True)
+    sums = np.bincount(bucket, weights=owed.to_numpy(), minlength=len(AGING_BUCKETS))
+    out = {name: float(v) for name, v in zip(AGING_BUCKETS, sums, strict=True)}
+    total = float(sums.sum())
+    out["total"] = total
+    out["share_current"] = out["current"] / total if total else float("nan")
+    return out
+
+
+def sales(ledger: Ledger, after: pd.Timestamp, until: pd.Timestamp) -> float:
+    """Amount invoiced in ``(after, until]``."""
+    issue = ledger.invoices["issue_date"]
+    return float(ledger.invoices["amount"][(issue > after) & (issue <= until)].sum())
+
+
+def dso(ledger: Ledger, as_of: pd.Timestamp, days: int = DSO_DAYS) -> dict[str, float]:
+    """Standard DSO, best possible DSO and average days delinquent over ``days`` before T."""
+    as_of = pd.Timestamp(as_of).normalize()
+    ages = aging(ledger, as_of)
+    sold = sales(ledger, as_of - pd.Timedelta(days=days), as_of)
+    if not sold:
+        return {"dso": float("nan"), "best_possible_dso": float("nan"), "add": float("nan")}
+    standard = ages["total"] / sold * days
+    best = ages["current"] / sold * days
+    return {"dso": standard, "best_possible_dso": best, "add": standard - best}
+
+
+def countback_dso(ledger: Ledger, as_of: pd.Timestamp) -> float:
+    """Days of the latest sales, month by month back from T, that the AR at T covers."""
+    as_of = pd.Timestamp(as_of).normalize()
+    left = aging(ledger, as_of)["total"]
+    days = 0.0
+    end = as_of
+    for _ in range(MAX_COUNTBACK_MONTHS):
+        start = end - (pd.offsets.MonthEnd(1) if end.is_month_end else pd.DateOffset(months=1))
+        length = float((end - start).days)
+        sold = sales(ledger, start, end)
+        if left <= sold:
+            return days + (left / sold * length if sold else 0.0)
+        left -= sold
+        days += length
+        end = start
+    return days
+
+
+def cei(ledger: Ledger, after: pd.Timestamp, until: pd.Timestamp) -> float:
+    """Collection effectiveness index for ``(after, until]``, in percent."""
+    begin, end = aging(ledger, after), aging(ledger, until)
+    collectible = begin["total"] + sales(ledger, after, until)
+    wanted = collectible - end["current"]
+    return float((collectible - end["total"]) / wanted * 100) if wanted else float("nan")
+
+
+def kpis_at(ledger: Ledger, as_of: pd.Timestamp, days: int = DSO_DAYS) -> dict[str, float]:
+    """Every point-in-time KPI at ``as_of``; CEI over the month before it."""
+    as_of = pd.Timestamp(as_of).normalize()
+    month_before = as_of - pd.DateOffset(months=1)
+    return {
+        **dso(ledger, as_of, days),
+        "countback_dso": countback_dso(ledger, as_of),
+        "cei": cei(ledger, month_before, as_of),
+        **{f"aging_{k}" if k in AGING_BUCKETS else k: v for k, v in aging(ledger, as_of).items()},
+    }
+
+
+def month_ends(start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:
+    """Month ends in ``[start, end]``, and ``end`` itself when it is not one."""
+    ends = list(pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="ME"))
+    if not ends or ends[-1] != pd.Timestamp(end).normalize():
+        ends.append(pd.Timestamp(end).normalize())
+    return ends
+
+
+def kpi_trend(
+    ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp, days: int = DSO_DAYS, by: str = ""
+) -> pd.DataFrame:
+    """:func:`kpis_at` at each month end from ``start`` to ``end``; ``by`` a customer column
+    (``segment``) gives one row per value and month as well as the portfolio's (``all``)."""
+    groups: list[tuple[str, Ledger]] = [("all", ledger)]
+    if by and ledger.customers is not None and by in ledger.customers:
+        values = ledger.customers.set_index("customer_id")[by]
+        of = ledger.invoices["customer_id"].map(values)
+        for value in sorted(of.dropna().unique()):
+            groups.append((str(value), _part(ledger, of == value)))
+    rows = [
+        {"as_of": day, "group": name, **kpis_at(part, day, days)}
+        for name, part in groups
+        for day in month_ends(start, end)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _part(ledger: Ledger, mask: pd.Series) -> Ledger:
+    invoices = ledger.invoices[mask.to_numpy()]
+    payments = ledger.payments
+    if payments is not None:
+        payments = payments[payments["invoice_id"].isin(invoices["invoice_id"])]
+    return Ledger(invoices=invoices, customers=ledger.customers, payments=payments)
