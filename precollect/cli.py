@@ -56,7 +56,7 @@ def settings() -> Settings:
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -615,27 +615,21 @@ def import_contacts(
         typer.Argument(help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome]"),
     ],
 ) -> None:
-    """Record past outreach contacts (they count towards the contact-frequency cap)."""
-    import pandas as pd
+    """Record past outreach contacts (they count towards the contact-frequency cap).
 
+    All or nothing: a broken file records no contact. Contacts already stored are skipped, so
+    importing the same file again changes nothing."""
+    from serving.store.imports import BadImport, parse_contacts
     from serving.store.store import ScoreStore
 
+    try:
+        frame = parse_contacts(file)
+    except BadImport as exc:
+        raise fail(str(exc)) from None
     store = ScoreStore(settings().store_url)
     store.migrate()
-    frame = pd.read_csv(file, dtype=str)
-    missing = {"customer_id", "contacted_at", "channel"} - set(frame.columns)
-    if missing:
-        raise fail(f"{file}: missing columns {sorted(missing)}")
-    for row in frame.to_dict("records"):
-        store.record_contact(
-            row["customer_id"],
-            pd.Timestamp(row["contacted_at"]).to_pydatetime(),
-            row["channel"],
-            invoice_id=row.get("invoice_id"),
-            outcome=row.get("outcome"),
-            recorded_by="csv import",
-        )
-    console.print(f"{len(frame):,} contacts recorded")
+    recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+    console.print(f"{recorded:,} contacts recorded, {skipped:,} already recorded (skipped)")
 
 
 @app.command("import-flags")
@@ -644,17 +638,16 @@ def import_flags(
         Path, typer.Argument(help="CSV with customer_id, do_not_contact (yes/no)[, queue]")
     ],
 ) -> None:
-    """Set do-not-contact flags and collector queues per customer."""
-    import pandas as pd
-
+    """Set do-not-contact flags and collector queues per customer (the API applies them at once)."""
+    from serving.store.imports import BadImport, parse_flags
     from serving.store.store import ScoreStore
 
+    try:
+        frame = parse_flags(file)
+    except BadImport as exc:
+        raise fail(str(exc)) from None
     store = ScoreStore(settings().store_url)
     store.migrate()
-    frame = pd.read_csv(file, dtype=str)
-    frame["do_not_contact"] = frame["do_not_contact"].str.lower().isin(["yes", "true", "1", "y"])
-    if "queue" not in frame:
-        frame["queue"] = None
     store.set_flags(frame)
     console.print(f"flags set for {len(frame):,} customers")
 

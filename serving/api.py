@@ -143,12 +143,9 @@ def worklist(
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     treatment: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    """The ranked outreach list of the latest batch (on ``as_of`` if given)."""
-    import pandas as pd
-
-    frame = service.store.worklist(
-        pd.Timestamp(as_of) if as_of else None, limit=limit, treatment=treatment
-    )
+    """The ranked outreach list of the latest batch (on ``as_of`` if given); whether to contact
+    follows the do-not-contact flags and the contact cap as they stand now."""
+    frame = service.worklist(as_of, limit=limit, treatment=treatment)
     items = frame.astype(object).where(frame.notna(), None).to_dict("records")
     first = items[0] if items else {}
     return {

@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from features.build import History
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
+from models.decisions.playbook import WorklistConfig
+from models.decisions.worklist import enforce_contact_rules, read_end
 from models.model import LatePaymentModel
 from models.registry import versions as model_info
 from models.registry.registry import check_ledger
@@ -105,6 +109,29 @@ class Service:
         if len(request.invoices) > BATCHED_ROWS:
             return (await run_in_threadpool(self._score_jobs, [job]))[0]
         return await self.batcher.submit(job)
+
+    @functools.cached_property
+    def worklist_config(self) -> WorklistConfig:
+        """The playbook in force (read once: its limits apply to every worklist read)."""
+        return self.settings.worklist.config()
+
+    def worklist(
+        self, as_of: date | None = None, limit: int | None = None, treatment: str | None = None
+    ) -> pd.DataFrame:
+        """The stored worklist with do-not-contact flags and the contact cap applied as they
+        stand now, not as they stood when it was built."""
+        config = self.worklist_config
+        work = self.store.worklist(
+            pd.Timestamp(as_of) if as_of else None, limit=limit, treatment=treatment
+        )
+        if work.empty:
+            return work
+        end = read_end(work["as_of"].iloc[0], pd.Timestamp.now(tz="UTC").tz_localize(None))
+        since = (end - pd.Timedelta(days=config.contact_window_days)).tz_localize("UTC")
+        customers = work["customer_id"].astype(str).tolist()
+        contacts = self.store.contacts(since=since.to_pydatetime(), customer_ids=customers)
+        flags = self.store.flags(customer_ids=customers)
+        return enforce_contact_rules(work, config, contacts, flags, end)
 
     def poll_once(self) -> None:
         self.champion.refresh()

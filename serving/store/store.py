@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CHUNK_ROWS = 20_000
+MAX_IN_LIST = 1_000
+"""Filters on more ids than this read every row instead (SQLite limits bound parameters)."""
 Progress = Callable[[int], None]
 
 
@@ -93,6 +95,25 @@ def _plain_values(column: pd.Series) -> list[Any]:
 def _bind(column: sa.Column[Any], values: list[Any], dialect: sa.Dialect) -> list[Any]:
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return values if process is None else [process(v) for v in values]
+
+
+def utc(value: datetime | pd.Timestamp) -> datetime:
+    """An instant as a UTC datetime; a naive one is taken to be UTC already.
+
+    SQLite keeps no offset: ``23:30-05:00`` would be stored as ``23:30``, five hours early.
+    """
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
+def _contact_key(row: dict[str, Any]) -> tuple[str, datetime, str, str]:
+    return (
+        str(row["customer_id"]),
+        utc(row["contacted_at"]),
+        str(row["channel"]),
+        str(row.get("invoice_id") or ""),
+    )
 
 
 class ScoreStore:
@@ -273,7 +294,7 @@ class ScoreStore:
             result = connection.execute(
                 tables.contacts.insert().values(
                     customer_id=customer_id,
-                    contacted_at=contacted_at,
+                    contacted_at=utc(contacted_at),
                     channel=channel,
                     invoice_id=invoice_id,
                     outcome=outcome,
@@ -284,16 +305,59 @@ class ScoreStore:
             assert key is not None
             return int(key[0])
 
+    def record_contacts(self, frame: pd.DataFrame, recorded_by: str) -> tuple[int, int]:
+        """Record many contacts (columns of :data:`tables.contacts`) in one transaction: all or
+        none. A contact already stored (same customer, instant, channel and invoice) is skipped,
+        so importing a file twice records it once. Returns (recorded, skipped)."""
+        rows = [
+            {
+                "customer_id": str(r["customer_id"]),
+                "contacted_at": utc(r["contacted_at"]),
+                "channel": str(r["channel"]),
+                "invoice_id": r.get("invoice_id"),
+                "outcome": r.get("outcome"),
+                "recorded_by": recorded_by,
+            }
+            for r in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        ]
+        table = tables.contacts
+        customers = sorted({r["customer_id"] for r in rows})
+        known = sa.select(table.c.customer_id, table.c.contacted_at, table.c.channel).add_columns(
+            table.c.invoice_id
+        )
+        with self.engine.begin() as connection:
+            seen = set()
+            for start in range(0, len(customers), MAX_IN_LIST):
+                part = customers[start : start + MAX_IN_LIST]
+                query = known.where(table.c.customer_id.in_(part))
+                seen |= {_contact_key(dict(r)) for r in connection.execute(query).mappings()}
+            new = []
+            for row in rows:
+                if (key := _contact_key(row)) not in seen:
+                    seen.add(key)
+                    new.append(row)
+            if new:
+                connection.execute(table.insert(), new)
+        return len(new), len(rows) - len(new)
+
     def contacts(
-        self, since: datetime | None = None, customer_id: str | None = None
+        self,
+        since: datetime | None = None,
+        customer_id: str | None = None,
+        customer_ids: list[str] | None = None,
     ) -> pd.DataFrame:
+        """Stored contacts (``contacted_at`` in UTC), oldest first."""
         query = sa.select(tables.contacts)
         if since is not None:
-            query = query.where(tables.contacts.c.contacted_at >= since)
+            query = query.where(tables.contacts.c.contacted_at >= utc(since))
         if customer_id is not None:
             query = query.where(tables.contacts.c.customer_id == customer_id)
+        if customer_ids is not None and len(customer_ids) <= MAX_IN_LIST:
+            query = query.where(tables.contacts.c.customer_id.in_(customer_ids))
         with self.engine.connect() as connection:
-            return pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+            frame = pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+        frame["contacted_at"] = pd.to_datetime(frame["contacted_at"], utc=True)
+        return frame
 
     def set_flags(self, frame: pd.DataFrame) -> None:
         """Upsert do-not-contact flags and queues (columns: customer_id, do_not_contact, queue)."""
@@ -305,6 +369,9 @@ class ScoreStore:
             for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
                 connection.execute(table.insert(), chunk)
 
-    def flags(self) -> pd.DataFrame:
+    def flags(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
+        query = sa.select(tables.customer_flags)
+        if customer_ids is not None and len(customer_ids) <= MAX_IN_LIST:
+            query = query.where(tables.customer_flags.c.customer_id.in_(customer_ids))
         with self.engine.connect() as connection:
-            return pd.read_sql(sa.select(tables.customer_flags), connection)
+            return pd.read_sql(query, connection)

@@ -75,3 +75,56 @@ def test_redaction_of_urls_and_control_characters() -> None:
     )
     assert loggable("x" * 600, limit=10) == "x" * 9 + "…"
     assert loggable(Path("/no/credentials")) == "/no/credentials"
+
+
+@pytest.fixture
+def own_store(served: Served, tmp_path: Path) -> Iterator[tuple[Process, dict[str, str]]]:
+    """A service on a copy of the stored batch (the test writes flags and contacts to it)."""
+    import sqlite3
+
+    copy = tmp_path / "store.db"
+    source = sqlite3.connect(served.store_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    source.backup(target)  # with what is still in the write-ahead log
+    source.close()
+    target.close()
+    env = served.env(PRECOLLECT_DATABASE_URL=f"sqlite:///{copy}")
+    process = start_service(env, tmp_path / "service.log", timeout=180)
+    yield process, env
+    stop_service(process)
+
+
+def test_worklist_reads_apply_new_flags_and_the_contact_cap(
+    own_store: tuple[Process, dict[str, str]], tmp_path: Path
+) -> None:
+    from service_helpers import run_cli
+
+    process, env = own_store
+    with httpx.Client(base_url=process.url, timeout=30, headers=headers("admin")) as http:
+        before = http.get("/v1/worklist").json()["items"]
+        to_contact = [i["customer_id"] for i in before if i["contact"]]
+        assert len(to_contact) >= 3
+        flagged, capped, untouched = to_contact[:3]
+        flags = tmp_path / "flags.csv"
+        flags.write_text(f"customer_id,do_not_contact\n{flagged},yes\n")
+        imported = run_cli(env, "import-flags", str(flags))
+        assert imported.returncode == 0, imported.stderr
+        for n in range(7):  # the playbook's cap: 7 contacts in 7 days
+            posted = http.post("/v1/contacts", json={"customer_id": capped, "channel": "phone"})
+            assert posted.status_code == 201, posted.text
+            if n < 6:  # under the cap the stored answer stands
+                row = next(
+                    i
+                    for i in http.get("/v1/worklist").json()["items"]
+                    if i["customer_id"] == capped
+                )
+                assert row["contact"]
+        after = {i["customer_id"]: i for i in http.get("/v1/worklist").json()["items"]}
+        assert not after[flagged]["contact"]
+        assert after[flagged]["skip_reason"] == "customer is flagged do-not-contact"
+        assert not after[capped]["contact"]
+        assert after[capped]["skip_reason"] == "contacted 7 times in 7 days"
+        assert after[untouched]["contact"]
+        treatment = after[flagged]["treatment"]  # a filtered read says the same
+        filtered = http.get("/v1/worklist", params={"treatment": treatment}).json()["items"]
+        assert not next(i for i in filtered if i["customer_id"] == flagged)["contact"]
