@@ -1,7 +1,8 @@
 """Prefect flow ``score``: the morning batch. Score the open invoices, store them, build the worklist.
 
 The request carries what the user chose for this run; where the stores live comes from the
-settings, so no URL (nor its password) is ever a flow parameter.
+settings, and a ledger URL is a parameter only with its password hidden
+(:func:`pipelines.runtime.hidden`): Prefect stores every parameter in its database.
 """
 
 from __future__ import annotations

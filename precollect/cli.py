@@ -241,7 +241,7 @@ def train(
 ) -> None:
     """Evaluate out of time against baselines, refit on every matured row, log to MLflow,
     register under the ledger's name and promote when it is fairly better."""
-    from pipelines.runtime import use_local_defaults
+    from pipelines.runtime import hidden, use_local_defaults
 
     use_local_defaults()
     from dataclasses import replace
@@ -261,7 +261,7 @@ def train(
     if snapshots is not None:
         params = replace(params, snapshots=_days_list(snapshots))
     request = TrainRequest(
-        ledger=ledger,
+        ledger=hidden(ledger),  # a flow parameter: Prefect stores it
         mapping=mapping,
         as_of=_day_or_none(as_of),
         test_from=_day_or_none(test_from),
@@ -424,7 +424,7 @@ def score(
     playbook: PlaybookOpt = None,
 ) -> None:
     """Score and explain the open invoices, store the batch, and build today's worklist."""
-    from pipelines.runtime import use_local_defaults
+    from pipelines.runtime import hidden, use_local_defaults
 
     use_local_defaults()
     from pipelines.score import ScoreRequest, score_flow
@@ -432,7 +432,7 @@ def score(
     current = settings()
     alias = model_alias or current.model_alias
     request = ScoreRequest(
-        ledger=ledger,
+        ledger=hidden(ledger),  # a flow parameter: Prefect stores it
         as_of=_day_or_none(as_of),
         mapping=mapping,
         model_alias=alias,
