@@ -13,10 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.deps import Admin, Reader, Scorer, ServiceDep
 from serving.schemas import (
+    TEXT_PATTERN,
     ContactIn,
     ContactOut,
     Health,
     ModelOut,
+    PathId,
     Problem,
     Readiness,
     ReloadOut,
@@ -93,7 +95,7 @@ def model(service: ServiceDep, _: Reader) -> ModelOut:
 
 
 @v1.get("/invoices/{invoice_id}", response_model=StoredInvoice, responses=NOT_FOUND)
-def invoice(invoice_id: str, service: ServiceDep, _: Reader) -> dict[str, Any]:
+def invoice(invoice_id: PathId, service: ServiceDep, _: Reader) -> dict[str, Any]:
     """The latest stored score of an invoice."""
     found = service.store.latest_score("invoice", invoice_id)
     if found is None:
@@ -102,7 +104,7 @@ def invoice(invoice_id: str, service: ServiceDep, _: Reader) -> dict[str, Any]:
 
 
 @v1.get("/accounts/{customer_id}", response_model=StoredAccount, responses=NOT_FOUND)
-async def account(customer_id: str, service: ServiceDep, _: Reader) -> Response:
+async def account(customer_id: PathId, service: ServiceDep, _: Reader) -> Response:
     """The latest stored score of an account (customer)."""
     view = service.view.current
     if view is not None and (cached := view.account_json.get(customer_id)) is not None:
@@ -141,7 +143,7 @@ def worklist(
     _: Reader,
     as_of: date | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    treatment: Annotated[str | None, Query(max_length=32)] = None,
+    treatment: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
 ) -> dict[str, Any]:
     """The ranked outreach list of the latest batch (on ``as_of`` if given); whether to contact
     follows the do-not-contact flags and the contact cap as they stand now."""

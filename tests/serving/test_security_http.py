@@ -128,3 +128,72 @@ def test_worklist_reads_apply_new_flags_and_the_contact_cap(
         treatment = after[flagged]["treatment"]  # a filtered read says the same
         filtered = http.get("/v1/worklist", params={"treatment": treatment}).json()["items"]
         assert not next(i for i in filtered if i["customer_id"] == flagged)["contact"]
+
+
+def copy_store(source_url: str, target_url: str) -> None:
+    """Every table of one store into another (an empty one, migrated here)."""
+    import sqlalchemy as sa
+
+    from serving.store import tables
+    from serving.store.store import ScoreStore
+
+    target = ScoreStore(target_url)
+    target.migrate()
+    source = ScoreStore(source_url)
+    with source.engine.connect() as read, target.engine.begin() as write:
+        for table in tables.metadata.sorted_tables:
+            rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
+            if rows:
+                write.execute(table.insert(), rows)
+    source.engine.dispose()
+    target.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def on_each_store(
+    request: pytest.FixtureRequest, served: Served, tmp_path: Path, unique_name: str
+) -> Iterator[Process]:
+    """A service on a copy of the stored batch: a SQLite file, or a PostgreSQL schema."""
+    import sqlalchemy as sa
+    from conftest import PG_URL
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with sa.create_engine(PG_URL).begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {unique_name}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{unique_name}"
+    copy_store(served.store_url, url)
+    env = served.env(PRECOLLECT_DATABASE_URL=url)
+    process = start_service(env, tmp_path / "service.log", timeout=180)
+    yield process
+    stop_service(process)
+    if request.param == "postgresql":
+        with sa.create_engine(PG_URL).begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {unique_name} CASCADE"))
+
+
+def test_control_characters_in_ids_are_refused_with_422(
+    on_each_store: Process, served: Served
+) -> None:
+    account = served.account_ids[0]
+    with httpx.Client(base_url=on_each_store.url, timeout=30, headers=headers("admin")) as http:
+        assert http.get(f"/v1/accounts/{account}").status_code == 200  # the store is there
+        for bad in ("a%00b", "a%0Ab", "%1B%5B31m", "a%7Fb"):
+            for path in (f"/v1/invoices/{bad}", f"/v1/accounts/{bad}", f"/pages/accounts/{bad}"):
+                answer = http.get(path)
+                assert answer.status_code == 422, (path, answer.status_code, answer.text[:200])
+            listed = http.get(f"/v1/worklist?treatment={bad}")
+            assert listed.status_code == 422, (bad, listed.status_code, listed.text[:200])
+        for body in (
+            {"customer_id": "a\u0000b", "channel": "phone"},
+            {"customer_id": account, "channel": "ph\u0000one"},
+            {"customer_id": account, "channel": "phone", "outcome": "x\u0000"},
+            {"customer_id": account, "channel": "phone", "invoice_id": "\u001b[2J"},
+        ):
+            posted = http.post("/v1/contacts", json=body)
+            assert posted.status_code == 422, (body, posted.status_code, posted.text[:200])
+        assert http.get(f"/v1/accounts/{account}").status_code == 200
+        assert http.get("/readyz").status_code == 200
+    log = on_each_store.log.read_bytes()
+    assert b"\x00" not in log and b"\x1b" not in log and b"Traceback" not in log
