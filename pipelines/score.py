@@ -50,7 +50,7 @@ def publish(
     settings = Settings()
     as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
-    store = ScoreStore(settings.store_url)
+    store = ScoreStore.from_settings(settings)
     return score_and_store(ledger, as_of, model, version, store, config, out=request.out)
 
 

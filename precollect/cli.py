@@ -470,7 +470,7 @@ def _redacted(url: str) -> str:
 def _stored_batch(as_of: str | None) -> dict:
     from serving.store.store import ScoreStore
 
-    store = ScoreStore(settings().store_url)
+    store = ScoreStore.from_settings(settings())
     store.migrate()
     batch = store.latest_batch(_day_or_none(as_of))
     if batch is None:
@@ -626,7 +626,7 @@ def import_contacts(
         frame = parse_contacts(file)
     except BadImport as exc:
         raise fail(str(exc)) from None
-    store = ScoreStore(settings().store_url)
+    store = ScoreStore.from_settings(settings())
     store.migrate()
     recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
     console.print(f"{recorded:,} contacts recorded, {skipped:,} already recorded (skipped)")
@@ -646,7 +646,7 @@ def import_flags(
         frame = parse_flags(file)
     except BadImport as exc:
         raise fail(str(exc)) from None
-    store = ScoreStore(settings().store_url)
+    store = ScoreStore.from_settings(settings())
     store.migrate()
     store.set_flags(frame)
     console.print(f"flags set for {len(frame):,} customers")

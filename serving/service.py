@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -38,6 +41,39 @@ class ModelUnavailable(Exception):
     """No model could be loaded yet (503)."""
 
 
+class StoreHealth:
+    """The store's last health check, for ``/readyz``: it answers within :attr:`wait` seconds
+    whatever the store does. One check runs at a time, in its own thread; a result younger
+    than :attr:`max_age` seconds is answered as it is."""
+
+    def __init__(self, ping: Callable[[], None], max_age: float = 2.0, wait: float = 1.5) -> None:
+        self._ping = ping
+        self.max_age = max_age
+        self.wait = wait
+        self._status = "not checked yet"
+        self._checked = float("-inf")
+        self._running: asyncio.Future[None] | None = None
+
+    def _check(self) -> None:
+        try:
+            self._ping()
+            self._status = "ok"
+        except Exception as exc:
+            self._status = f"unreachable ({type(exc).__name__})"
+        self._checked = time.monotonic()
+
+    async def status(self) -> str:
+        if time.monotonic() - self._checked < self.max_age:
+            return self._status
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().run_in_executor(None, self._check)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), self.wait)
+        except TimeoutError:
+            return f"unreachable (no answer within {self.wait:g} s)"
+        return self._status
+
+
 @dataclass(frozen=True)
 class ScoreJob:
     invoices: list[InvoiceIn]
@@ -54,10 +90,12 @@ class Service:
     history: HistoryIndex
     keyring: KeyRing
     batcher: MicroBatcher[ScoreJob, tuple[str, list[dict[str, Any]]]] = field(init=False)
+    health: StoreHealth = field(init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _poller: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        self.health = StoreHealth(self.store.ping)
         self.batcher = MicroBatcher(
             self._score_jobs,
             size=lambda job: len(job.invoices),
@@ -161,7 +199,7 @@ def build_service(settings: Settings) -> Service:
         if api.ledger
         else None
     )
-    store = ScoreStore(settings.store_url)
+    store = ScoreStore.from_settings(settings)
     try:
         store.migrate()  # the contacts table must exist even before the first batch
     except Exception as exc:

@@ -21,9 +21,13 @@ from serving.store import codec, tables
 
 if TYPE_CHECKING:
     from models.decisions.scoring import ScoredBatch
+    from serving.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CHUNK_ROWS = 20_000
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 10.0
+"""Defaults of the ``store_*_timeout`` settings, in seconds."""
 MAX_IN_LIST = 1_000
 """Filters on more ids than this read every row instead (SQLite limits bound parameters)."""
 Progress = Callable[[int], None]
@@ -36,10 +40,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+def make_engine(
+    url: str, connect_timeout: float = CONNECT_TIMEOUT, statement_timeout: float = STATEMENT_TIMEOUT
+) -> sa.Engine:
+    """An engine that gives up: on connecting after ``connect_timeout`` seconds, on a statement
+    (or a lock) after ``statement_timeout``. A server that accepts and never answers costs a
+    request seconds, not minutes."""
+    backend = sa.make_url(url).get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        connect_args["timeout"] = statement_timeout  # waiting for another writer's lock
+    elif backend == "postgresql":
+        connect_args["connect_timeout"] = max(2, round(connect_timeout))  # libpq: whole seconds
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, pool_timeout=connect_timeout, connect_args=connect_args
+    )
+    if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif backend == "postgresql":
+        milliseconds = int(statement_timeout * 1000)
+
+        def _statement_timeout(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET statement_timeout = {milliseconds}")
+            cursor.execute(f"SET lock_timeout = {milliseconds}")
+            cursor.close()
+            dbapi_connection.commit()
+
+        sa.event.listen(engine, "connect", _statement_timeout)
     return engine
 
 
@@ -119,9 +147,21 @@ def _contact_key(row: dict[str, Any]) -> tuple[str, datetime, str, str]:
 class ScoreStore:
     """Batches of scores, the worklist and the contact history in one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        statement_timeout: float = STATEMENT_TIMEOUT,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, connect_timeout, statement_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScoreStore:
+        """The configured store, with the configured timeouts."""
+        return cls(
+            settings.store_url, settings.store_connect_timeout, settings.store_statement_timeout
+        )
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the latest revision (Alembic)."""

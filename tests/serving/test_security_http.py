@@ -197,3 +197,43 @@ def test_control_characters_in_ids_are_refused_with_422(
         assert http.get("/readyz").status_code == 200
     log = on_each_store.log.read_bytes()
     assert b"\x00" not in log and b"\x1b" not in log and b"Traceback" not in log
+
+
+def test_a_store_that_never_answers_costs_seconds_not_minutes(
+    served: Served, tmp_path: Path
+) -> None:
+    """A PostgreSQL address that accepts connections and never says a word."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)  # the kernel completes the handshakes; nobody ever reads or writes
+        port = hole.getsockname()[1]
+        env = served.env(
+            PRECOLLECT_DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+            PRECOLLECT_STORE_CONNECT_TIMEOUT="2",
+        )
+        started = time.monotonic()
+        process = start_service(env, tmp_path / "service.log", timeout=180)
+        try:
+            startup = time.monotonic() - started
+            with httpx.Client(base_url=process.url, timeout=30) as http:
+
+                def ready(_: int) -> tuple[float, httpx.Response]:
+                    begun = time.monotonic()
+                    answer = http.get("/readyz")
+                    return time.monotonic() - begun, answer
+
+                with ThreadPoolExecutor(8) as pool:
+                    answers = list(pool.map(ready, range(24)))
+                assert http.get("/healthz").status_code == 200  # the thread pool is not stuck
+            slowest = max(took for took, _ in answers)
+            assert slowest < 2.0, slowest
+            for _, answer in answers:
+                assert answer.status_code == 503
+                assert answer.json()["store"].startswith("unreachable")
+        finally:
+            stop_service(process)
+    assert startup < 60, startup  # it took 4 min 40 s without a connect timeout
