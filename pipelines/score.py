@@ -1,7 +1,8 @@
 """Prefect flow ``score``: the morning batch. Score the open invoices, store them, build the worklist.
 
 The request carries what the user chose for this run; where the stores live comes from the
-settings, so no URL (nor its password) is ever a flow parameter.
+settings, and a ledger URL is a parameter only with its password hidden
+(:func:`pipelines.runtime.hidden`): Prefect stores every parameter in its database.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def publish(
     settings = Settings()
     as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
-    store = ScoreStore(settings.store_url)
+    store = ScoreStore.from_settings(settings)
     return score_and_store(
         ledger, as_of, model, version, store, config, out=request.out, pay_model=pay_model
     )

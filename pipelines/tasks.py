@@ -8,9 +8,12 @@ from prefect import task
 
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
+from pipelines.runtime import revealed
 
 
 @task(retries=2, retry_delay_seconds=2)
 def load(ledger: str, mapping: Path | None, max_bad_fraction: float) -> Ledger:
-    """Read, map and validate the ledger (retried: it may live on a database or a share)."""
-    return load_ledger(ledger, mapping, max_bad_fraction=max_bad_fraction)
+    """Read, map and validate the ledger (retried: it may live on a database or a share).
+
+    ``ledger`` is the location as :func:`pipelines.runtime.hidden` made it: no password."""
+    return load_ledger(revealed(ledger), mapping, max_bad_fraction=max_bad_fraction)

@@ -56,7 +56,7 @@ def settings() -> Settings:
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -241,7 +241,7 @@ def train(
 ) -> None:
     """Evaluate out of time against baselines, refit on every matured row, log to MLflow,
     register under the ledger's name and promote when it is fairly better."""
-    from pipelines.runtime import use_local_defaults
+    from pipelines.runtime import hidden, use_local_defaults
 
     use_local_defaults()
     from dataclasses import replace
@@ -261,7 +261,7 @@ def train(
     if snapshots is not None:
         params = replace(params, snapshots=_days_list(snapshots))
     request = TrainRequest(
-        ledger=ledger,
+        ledger=hidden(ledger),  # a flow parameter: Prefect stores it
         mapping=mapping,
         as_of=_day_or_none(as_of),
         test_from=_day_or_none(test_from),
@@ -457,7 +457,7 @@ def score(
     playbook: PlaybookOpt = None,
 ) -> None:
     """Score and explain the open invoices, store the batch, and build today's worklist."""
-    from pipelines.runtime import use_local_defaults
+    from pipelines.runtime import hidden, use_local_defaults
 
     use_local_defaults()
     from pipelines.score import ScoreRequest, score_flow
@@ -465,7 +465,7 @@ def score(
     current = settings()
     alias = model_alias or current.model_alias
     request = ScoreRequest(
-        ledger=ledger,
+        ledger=hidden(ledger),  # a flow parameter: Prefect stores it
         as_of=_day_or_none(as_of),
         mapping=mapping,
         model_alias=alias,
@@ -503,7 +503,7 @@ def _redacted(url: str) -> str:
 def _stored_batch(as_of: str | None) -> dict:
     from serving.store.store import ScoreStore
 
-    store = ScoreStore(settings().store_url)
+    store = ScoreStore.from_settings(settings())
     store.migrate()
     batch = store.latest_batch(_day_or_none(as_of))
     if batch is None:
@@ -779,27 +779,21 @@ def import_contacts(
         typer.Argument(help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome]"),
     ],
 ) -> None:
-    """Record past outreach contacts (they count towards the contact-frequency cap)."""
-    import pandas as pd
+    """Record past outreach contacts (they count towards the contact-frequency cap).
 
+    All or nothing: a broken file records no contact. Contacts already stored are skipped, so
+    importing the same file again changes nothing."""
+    from serving.store.imports import BadImport, parse_contacts
     from serving.store.store import ScoreStore
 
-    store = ScoreStore(settings().store_url)
+    try:
+        frame = parse_contacts(file)
+    except BadImport as exc:
+        raise fail(str(exc)) from None
+    store = ScoreStore.from_settings(settings())
     store.migrate()
-    frame = pd.read_csv(file, dtype=str)
-    missing = {"customer_id", "contacted_at", "channel"} - set(frame.columns)
-    if missing:
-        raise fail(f"{file}: missing columns {sorted(missing)}")
-    for row in frame.to_dict("records"):
-        store.record_contact(
-            row["customer_id"],
-            pd.Timestamp(row["contacted_at"]).to_pydatetime(),
-            row["channel"],
-            invoice_id=row.get("invoice_id"),
-            outcome=row.get("outcome"),
-            recorded_by="csv import",
-        )
-    console.print(f"{len(frame):,} contacts recorded")
+    recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+    console.print(f"{recorded:,} contacts recorded, {skipped:,} already recorded (skipped)")
 
 
 @app.command("import-flags")
@@ -808,17 +802,16 @@ def import_flags(
         Path, typer.Argument(help="CSV with customer_id, do_not_contact (yes/no)[, queue]")
     ],
 ) -> None:
-    """Set do-not-contact flags and collector queues per customer."""
-    import pandas as pd
-
+    """Set do-not-contact flags and collector queues per customer (the API applies them at once)."""
+    from serving.store.imports import BadImport, parse_flags
     from serving.store.store import ScoreStore
 
-    store = ScoreStore(settings().store_url)
+    try:
+        frame = parse_flags(file)
+    except BadImport as exc:
+        raise fail(str(exc)) from None
+    store = ScoreStore.from_settings(settings())
     store.migrate()
-    frame = pd.read_csv(file, dtype=str)
-    frame["do_not_contact"] = frame["do_not_contact"].str.lower().isin(["yes", "true", "1", "y"])
-    if "queue" not in frame:
-        frame["queue"] = None
     store.set_flags(frame)
     console.print(f"flags set for {len(frame):,} customers")
 

@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from serving import api, pages
 from serving.balance import worker_counts
 from serving.middleware import Guard
+from serving.redact import loggable
 from serving.service import ModelUnavailable, Service, build_service
 from serving.settings import Settings
 
@@ -39,7 +40,7 @@ def _model_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.error("score store error %s on %s", type(exc).__name__, request.url.path)
+    log.error("score store error %s on %s", type(exc).__name__, loggable(request.url.path))
     return JSONResponse({"detail": "score store unavailable"}, status_code=503)
 
 

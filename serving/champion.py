@@ -3,7 +3,8 @@
 A poll thread asks the registry which version the alias points at; a new version is loaded
 completely *before* the reference is replaced, so a request sees either the old model or the
 new one, never a half-loaded one. When the registry cannot be reached the last good model keeps
-serving and :attr:`Champion.registry_error` says why.
+serving and :attr:`Champion.registry_error` says so: a fixed reason and the error's class, never
+the exception's text, which may quote a URL with its password.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.model import LatePaymentModel
+from serving.redact import error_line
 
 log = logging.getLogger("precollect.serving")
 
@@ -65,8 +67,10 @@ class Champion:
                 model, version = self._load(version)
                 info = self._describe(version, model) if self._describe else {}
             except Exception as exc:  # registry down, alias missing, artifact unreadable
-                self.registry_error = f"{type(exc).__name__}: {str(exc)[:200]}"
-                log.warning("model registry check failed: %s", type(exc).__name__)
+                # answers say only this fixed reason and the class; the text (it quotes URLs
+                # with their credentials, or SQL) goes to the log, redacted
+                self.registry_error = f"registry unavailable ({type(exc).__name__})"
+                log.warning("model registry check failed: %s", error_line(exc))
                 return False
             finally:
                 self.checked_at = datetime.now(UTC)

@@ -14,6 +14,8 @@ import orjson
 from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.redact import loggable
+
 log = logging.getLogger("precollect.serving")
 REQUEST_ID = "x-request-id"
 _PROCESS = uuid.uuid4().hex[:12]
@@ -79,8 +81,8 @@ class Guard:
                 "unhandled %s on %s %s [request %s]",
                 type(exc).__name__,
                 scope.get("method"),
-                scope.get("path"),
-                request_id,
+                loggable(scope.get("path", "")),
+                loggable(request_id),
             )
             if not started:
                 body = {"detail": "internal error", "request_id": request_id}

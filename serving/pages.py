@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from serving.charts import waterfall_svg
 from serving.deps import ServiceDep
+from serving.schemas import PathId
 from serving.security import PAGES, SESSION_KEY, Principal, session_principal
 from serving.service import ModelUnavailable
 
@@ -140,7 +141,7 @@ def accounts(
 
 
 @router.get("/accounts/{customer_id}")
-def account(customer_id: str, request: Request, service: ServiceDep) -> Response:
+def account(customer_id: PathId, request: Request, service: ServiceDep) -> Response:
     """One account: risk, reasons in words, waterfall chart, open invoices, contacts."""
     who = viewer(request)
     if who is None:

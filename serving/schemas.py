@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.ledger.schema import KNOWN_CURRENCIES
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+ID_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+"""An id: no control character anywhere (PostgreSQL refuses NUL), no space at either end."""
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+"""A short label: no control character."""
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Free text: tabs and line breaks, no other control character."""
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+"""An id in a request path: refused with 422 like a body's."""
 Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 Money = Annotated[float, Field(gt=0, lt=1e15, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -192,10 +201,10 @@ class ContactIn(Strict):
     )
 
     customer_id: Id
-    channel: str = Field(min_length=1, max_length=32)
+    channel: str = Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)
     contacted_at: datetime | None = Field(None, description="default: now")
     invoice_id: Id | None = None
-    outcome: str | None = Field(None, max_length=500)
+    outcome: str | None = Field(None, max_length=500, pattern=NOTE_PATTERN)
 
     @field_validator("contacted_at")
     @classmethod

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from features.build import History
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
+from models.decisions.playbook import WorklistConfig
+from models.decisions.worklist import enforce_contact_rules, read_end
 from models.model import LatePaymentModel
 from models.registry import versions as model_info
 from models.registry.registry import check_ledger
@@ -34,6 +41,39 @@ class ModelUnavailable(Exception):
     """No model could be loaded yet (503)."""
 
 
+class StoreHealth:
+    """The store's last health check, for ``/readyz``: it answers within :attr:`wait` seconds
+    whatever the store does. One check runs at a time, in its own thread; a result younger
+    than :attr:`max_age` seconds is answered as it is."""
+
+    def __init__(self, ping: Callable[[], None], max_age: float = 2.0, wait: float = 1.5) -> None:
+        self._ping = ping
+        self.max_age = max_age
+        self.wait = wait
+        self._status = "not checked yet"
+        self._checked = float("-inf")
+        self._running: asyncio.Future[None] | None = None
+
+    def _check(self) -> None:
+        try:
+            self._ping()
+            self._status = "ok"
+        except Exception as exc:
+            self._status = f"unreachable ({type(exc).__name__})"
+        self._checked = time.monotonic()
+
+    async def status(self) -> str:
+        if time.monotonic() - self._checked < self.max_age:
+            return self._status
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().run_in_executor(None, self._check)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), self.wait)
+        except TimeoutError:
+            return f"unreachable (no answer within {self.wait:g} s)"
+        return self._status
+
+
 @dataclass(frozen=True)
 class ScoreJob:
     invoices: list[InvoiceIn]
@@ -50,10 +90,12 @@ class Service:
     history: HistoryIndex
     keyring: KeyRing
     batcher: MicroBatcher[ScoreJob, tuple[str, list[dict[str, Any]]]] = field(init=False)
+    health: StoreHealth = field(init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _poller: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        self.health = StoreHealth(self.store.ping)
         self.batcher = MicroBatcher(
             self._score_jobs,
             size=lambda job: len(job.invoices),
@@ -106,6 +148,29 @@ class Service:
             return (await run_in_threadpool(self._score_jobs, [job]))[0]
         return await self.batcher.submit(job)
 
+    @functools.cached_property
+    def worklist_config(self) -> WorklistConfig:
+        """The playbook in force (read once: its limits apply to every worklist read)."""
+        return self.settings.worklist.config()
+
+    def worklist(
+        self, as_of: date | None = None, limit: int | None = None, treatment: str | None = None
+    ) -> pd.DataFrame:
+        """The stored worklist with do-not-contact flags and the contact cap applied as they
+        stand now, not as they stood when it was built."""
+        config = self.worklist_config
+        work = self.store.worklist(
+            pd.Timestamp(as_of) if as_of else None, limit=limit, treatment=treatment
+        )
+        if work.empty:
+            return work
+        end = read_end(work["as_of"].iloc[0], pd.Timestamp.now(tz="UTC").tz_localize(None))
+        since = (end - pd.Timedelta(days=config.contact_window_days)).tz_localize("UTC")
+        customers = work["customer_id"].astype(str).tolist()
+        contacts = self.store.contacts(since=since.to_pydatetime(), customer_ids=customers)
+        flags = self.store.flags(customer_ids=customers)
+        return enforce_contact_rules(work, config, contacts, flags, end)
+
     def poll_once(self) -> None:
         self.champion.refresh()
         self.view.refresh()
@@ -134,7 +199,7 @@ def build_service(settings: Settings) -> Service:
         if api.ledger
         else None
     )
-    store = ScoreStore(settings.store_url)
+    store = ScoreStore.from_settings(settings)
     try:
         store.migrate()  # the contacts table must exist even before the first batch
     except Exception as exc:

@@ -169,6 +169,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="score store (SQLAlchemy URL); default SQLite precollect.db in home"
     )
+    store_connect_timeout: float = Field(
+        5.0, gt=0, le=600, description="seconds to wait for the score store to accept a connection"
+    )
+    store_statement_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="seconds a score-store statement may run (or wait for a lock)",
+    )
     grace_days: int = Field(0, ge=0, description="days after due before a payment counts as late")
     max_bad_fraction: float = Field(
         MAX_BAD_FRACTION, ge=0, le=1, description="fail above this share of quarantined rows"

@@ -114,6 +114,20 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
     )
 
 
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``precollect ARGS`` as a real process with ``env`` (wide output: no wrapped lines)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from precollect.cli import app; app()", *args],
+        env={**env, "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -64,9 +64,8 @@ def build_worklist(
     flag_index = flags.set_index("customer_id")
     queue = facts["customer_id"].map(flag_index["queue"].astype(object))
     facts["queue"] = queue.astype(object).where(queue.notna(), "default")
-    blocked = facts["customer_id"].map(flag_index["do_not_contact"].astype(object)).eq(True)
-    recent = _recent_contacts(contacts, as_of, config.contact_window_days)
-    facts["recent_contacts"] = facts["customer_id"].map(recent).fillna(0).astype(int)
+    end = None if as_of is None else day_end(as_of)
+    blocks = contact_blocks(facts["customer_id"], config, contacts, flags, end)
 
     treatments, reasons, manual = [], [], []
     for row in facts.to_dict("records"):
@@ -79,16 +78,11 @@ def build_worklist(
     used = {"__total__": 0}
     contact: list[bool] = []
     skip: list[str | None] = []
-    for row, is_manual, is_blocked in zip(facts.to_dict("records"), manual, blocked, strict=True):
+    for row, is_manual, block in zip(facts.to_dict("records"), manual, blocks, strict=True):
         queue = str(row["queue"])
-        if is_blocked:
+        if block is not None:
             contact.append(False)
-            skip.append("customer is flagged do-not-contact")
-        elif row["recent_contacts"] >= config.max_contacts:
-            contact.append(False)
-            skip.append(
-                f"contacted {row['recent_contacts']} times in {config.contact_window_days} days"
-            )
+            skip.append(block)
         elif not is_manual:
             contact.append(row["treatment"] != "none")
             skip.append(None if row["treatment"] != "none" else "no action")
@@ -124,12 +118,72 @@ def build_worklist(
     return facts[columns]
 
 
+def day_end(day: pd.Timestamp | object) -> pd.Timestamp:
+    """The end of a day (UTC, naive): contacts before it count towards that day's cap."""
+    return pd.Timestamp(day).normalize() + pd.Timedelta(days=1)  # type: ignore[arg-type]
+
+
+def contact_blocks(
+    customers: pd.Series,
+    config: WorklistConfig,
+    contacts: pd.DataFrame | None,
+    flags: pd.DataFrame | None,
+    end: pd.Timestamp | None,
+) -> list[str | None]:
+    """Per customer why they may not be contacted (do-not-contact, the frequency cap counted in
+    the window before ``end``), or None. The worklist's build and its read both ask this."""
+    blocked = pd.Series(False, index=customers.index)
+    if flags is not None and not flags.empty:
+        flag = flags.set_index("customer_id")["do_not_contact"].astype(object)
+        blocked = customers.map(flag).eq(True)
+    recent = customers.map(_recent_contacts(contacts, end, config.contact_window_days))
+    recent = recent.fillna(0).astype(int)
+    window = config.contact_window_days
+    return [
+        "customer is flagged do-not-contact"
+        if is_blocked
+        else f"contacted {n} times in {window} days"
+        if n >= config.max_contacts
+        else None
+        for is_blocked, n in zip(blocked, recent, strict=True)
+    ]
+
+
+def read_end(as_of: object, now: pd.Timestamp) -> pd.Timestamp:
+    """Where the cap's window ends when a worklist of ``as_of`` is read at ``now`` (naive UTC):
+    the later of the two, so that contacts recorded since the worklist was built count."""
+    return max(day_end(as_of), now)
+
+
+def enforce_contact_rules(
+    work: pd.DataFrame,
+    config: WorklistConfig,
+    contacts: pd.DataFrame | None,
+    flags: pd.DataFrame | None,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
+    """A stored worklist as it stands at ``end`` (see :func:`read_end`): a customer flagged or
+    capped since it was built is not to be contacted, whatever the stored row says. The
+    capacity this frees goes to no one until the worklist is rebuilt."""
+    if work.empty:
+        return work
+    blocks = pd.Series(
+        contact_blocks(work["customer_id"], config, contacts, flags, end),
+        index=work.index,
+        dtype=object,
+    )
+    stopped = work["contact"].astype(bool) & blocks.notna()
+    return work.assign(
+        contact=work["contact"].astype(bool) & ~stopped,
+        skip_reason=blocks.where(stopped, work["skip_reason"]),
+    )
+
+
 def _recent_contacts(
-    contacts: pd.DataFrame | None, as_of: pd.Timestamp | None, window_days: int
+    contacts: pd.DataFrame | None, end: pd.Timestamp | None, window_days: int
 ) -> pd.Series:
-    if contacts is None or contacts.empty or as_of is None:
+    if contacts is None or contacts.empty or end is None:
         return pd.Series(dtype="int64")
     when = pd.to_datetime(contacts["contacted_at"], utc=True).dt.tz_localize(None)
-    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     inside = (when >= end - pd.Timedelta(days=window_days)) & (when < end)
     return contacts[inside.to_numpy()].groupby("customer_id").size()

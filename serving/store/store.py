@@ -21,9 +21,15 @@ from serving.store import codec, tables
 
 if TYPE_CHECKING:
     from models.decisions.scoring import ScoredBatch
+    from serving.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CHUNK_ROWS = 20_000
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 10.0
+"""Defaults of the ``store_*_timeout`` settings, in seconds."""
+MAX_IN_LIST = 1_000
+"""Filters on more ids than this read every row instead (SQLite limits bound parameters)."""
 Progress = Callable[[int], None]
 
 
@@ -34,10 +40,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+def make_engine(
+    url: str, connect_timeout: float = CONNECT_TIMEOUT, statement_timeout: float = STATEMENT_TIMEOUT
+) -> sa.Engine:
+    """An engine that gives up: on connecting after ``connect_timeout`` seconds, on a statement
+    (or a lock) after ``statement_timeout``. A server that accepts and never answers costs a
+    request seconds, not minutes."""
+    backend = sa.make_url(url).get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        connect_args["timeout"] = statement_timeout  # waiting for another writer's lock
+    elif backend == "postgresql":
+        connect_args["connect_timeout"] = max(2, round(connect_timeout))  # libpq: whole seconds
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, pool_timeout=connect_timeout, connect_args=connect_args
+    )
+    if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif backend == "postgresql":
+        milliseconds = int(statement_timeout * 1000)
+
+        def _statement_timeout(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET statement_timeout = {milliseconds}")
+            cursor.execute(f"SET lock_timeout = {milliseconds}")
+            cursor.close()
+            dbapi_connection.commit()
+
+        sa.event.listen(engine, "connect", _statement_timeout)
     return engine
 
 
@@ -95,12 +125,43 @@ def _bind(column: sa.Column[Any], values: list[Any], dialect: sa.Dialect) -> lis
     return values if process is None else [process(v) for v in values]
 
 
+def utc(value: datetime | pd.Timestamp) -> datetime:
+    """An instant as a UTC datetime; a naive one is taken to be UTC already.
+
+    SQLite keeps no offset: ``23:30-05:00`` would be stored as ``23:30``, five hours early.
+    """
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
+def _contact_key(row: dict[str, Any]) -> tuple[str, datetime, str, str]:
+    return (
+        str(row["customer_id"]),
+        utc(row["contacted_at"]),
+        str(row["channel"]),
+        str(row.get("invoice_id") or ""),
+    )
+
+
 class ScoreStore:
     """Batches of scores, the worklist and the contact history in one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        statement_timeout: float = STATEMENT_TIMEOUT,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, connect_timeout, statement_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScoreStore:
+        """The configured store, with the configured timeouts."""
+        return cls(
+            settings.store_url, settings.store_connect_timeout, settings.store_statement_timeout
+        )
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the latest revision (Alembic)."""
@@ -273,7 +334,7 @@ class ScoreStore:
             result = connection.execute(
                 tables.contacts.insert().values(
                     customer_id=customer_id,
-                    contacted_at=contacted_at,
+                    contacted_at=utc(contacted_at),
                     channel=channel,
                     invoice_id=invoice_id,
                     outcome=outcome,
@@ -284,16 +345,59 @@ class ScoreStore:
             assert key is not None
             return int(key[0])
 
+    def record_contacts(self, frame: pd.DataFrame, recorded_by: str) -> tuple[int, int]:
+        """Record many contacts (columns of :data:`tables.contacts`) in one transaction: all or
+        none. A contact already stored (same customer, instant, channel and invoice) is skipped,
+        so importing a file twice records it once. Returns (recorded, skipped)."""
+        rows = [
+            {
+                "customer_id": str(r["customer_id"]),
+                "contacted_at": utc(r["contacted_at"]),
+                "channel": str(r["channel"]),
+                "invoice_id": r.get("invoice_id"),
+                "outcome": r.get("outcome"),
+                "recorded_by": recorded_by,
+            }
+            for r in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        ]
+        table = tables.contacts
+        customers = sorted({r["customer_id"] for r in rows})
+        known = sa.select(table.c.customer_id, table.c.contacted_at, table.c.channel).add_columns(
+            table.c.invoice_id
+        )
+        with self.engine.begin() as connection:
+            seen = set()
+            for start in range(0, len(customers), MAX_IN_LIST):
+                part = customers[start : start + MAX_IN_LIST]
+                query = known.where(table.c.customer_id.in_(part))
+                seen |= {_contact_key(dict(r)) for r in connection.execute(query).mappings()}
+            new = []
+            for row in rows:
+                if (key := _contact_key(row)) not in seen:
+                    seen.add(key)
+                    new.append(row)
+            if new:
+                connection.execute(table.insert(), new)
+        return len(new), len(rows) - len(new)
+
     def contacts(
-        self, since: datetime | None = None, customer_id: str | None = None
+        self,
+        since: datetime | None = None,
+        customer_id: str | None = None,
+        customer_ids: list[str] | None = None,
     ) -> pd.DataFrame:
+        """Stored contacts (``contacted_at`` in UTC), oldest first."""
         query = sa.select(tables.contacts)
         if since is not None:
-            query = query.where(tables.contacts.c.contacted_at >= since)
+            query = query.where(tables.contacts.c.contacted_at >= utc(since))
         if customer_id is not None:
             query = query.where(tables.contacts.c.customer_id == customer_id)
+        if customer_ids is not None and len(customer_ids) <= MAX_IN_LIST:
+            query = query.where(tables.contacts.c.customer_id.in_(customer_ids))
         with self.engine.connect() as connection:
-            return pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+            frame = pd.read_sql(query.order_by(tables.contacts.c.contacted_at), connection)
+        frame["contacted_at"] = pd.to_datetime(frame["contacted_at"], utc=True)
+        return frame
 
     def set_flags(self, frame: pd.DataFrame) -> None:
         """Upsert do-not-contact flags and queues (columns: customer_id, do_not_contact, queue)."""
@@ -305,6 +409,9 @@ class ScoreStore:
             for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
                 connection.execute(table.insert(), chunk)
 
-    def flags(self) -> pd.DataFrame:
+    def flags(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
+        query = sa.select(tables.customer_flags)
+        if customer_ids is not None and len(customer_ids) <= MAX_IN_LIST:
+            query = query.where(tables.customer_flags.c.customer_id.in_(customer_ids))
         with self.engine.connect() as connection:
-            return pd.read_sql(sa.select(tables.customer_flags), connection)
+            return pd.read_sql(query, connection)

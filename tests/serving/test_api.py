@@ -272,12 +272,12 @@ def test_registry_outage_keeps_the_last_good_model(client: TestClient, served: S
     try:
         reload = client.post("/v1/admin/reload", headers=headers("admin")).json()
         assert reload["model_version"] == served.versions[0] and not reload["swapped"]
-        assert "registry down" in reload["registry"]
+        # a fixed reason and the class: never the exception's text (it may quote a password)
+        down = "registry unavailable (ConnectionError)"
+        assert reload["registry"] == down
         ready = client.get("/readyz")
-        assert ready.status_code == 200 and "registry down" in ready.json()["registry"]
-        assert (
-            "registry down" in client.get("/v1/model", headers=headers("viewer")).json()["registry"]
-        )
+        assert ready.status_code == 200 and ready.json()["registry"] == down
+        assert client.get("/v1/model", headers=headers("viewer")).json()["registry"] == down
         body = {"invoices": [invoice()], "as_of": "2025-12-31"}
         assert client.post("/v1/score", json=body, headers=headers("scorer")).status_code == 200
     finally:
@@ -290,7 +290,7 @@ def test_no_model_means_503_with_the_reason(served: Served) -> None:
     with TestClient(create_app(settings)) as c:
         ready = c.get("/readyz")
         assert ready.status_code == 503 and ready.json()["model_version"] is None
-        assert "no-such-alias" in ready.json()["registry"] or ready.json()["registry"]
+        assert ready.json()["registry"] == "registry unavailable (MlflowException)"
         body = {"invoices": [invoice()]}
         scored = c.post("/v1/score", json=body, headers=headers("scorer"))
         assert scored.status_code == 503 and "no model is being served" in scored.json()["detail"]

@@ -108,3 +108,30 @@ reason = "anything else"
     assert work.loc["plan", "contact"] and not work.loc["high", "contact"]
     assert "queue east" in work.loc["high", "skip_reason"]
     assert int(work["contact"].sum()) == 5
+
+
+def test_a_stored_worklist_read_later_follows_new_flags_and_contacts() -> None:
+    from models.decisions.worklist import enforce_contact_rules, read_end
+
+    config = WorklistConfig(capacity=10, max_contacts=2, contact_window_days=7)
+    work = build_worklist(*batch(), config, as_of=AS_OF).assign(as_of=AS_OF.date())
+    assert work["contact"].all()
+    flags = pd.DataFrame({"customer_id": ["plan"], "do_not_contact": [True], "queue": [None]})
+    later = AS_OF + pd.Timedelta(days=3)  # contacts posted after the worklist's day count
+    contacts = pd.DataFrame(
+        {
+            "customer_id": ["high", "high", "mid", "low"],
+            "contacted_at": [later, later, later, AS_OF - pd.Timedelta(days=30)],
+        }
+    )
+    end = read_end(AS_OF.date(), later + pd.Timedelta(hours=1))
+    assert end == later + pd.Timedelta(hours=1)
+    now = enforce_contact_rules(work, config, contacts, flags, end).set_index("customer_id")
+    assert not now.loc["plan", "contact"] and "do-not-contact" in now.loc["plan", "skip_reason"]
+    assert not now.loc["high", "contact"] and now.loc["high", "skip_reason"] == (
+        "contacted 2 times in 7 days"
+    )
+    assert now.loc["mid", "contact"] and now.loc["low", "contact"]  # under the cap; too old
+    assert int(now["contact"].sum()) == len(work) - 2
+    # the worklist's own day still ends the window when it is read before that day is over
+    assert read_end(AS_OF.date(), AS_OF) == AS_OF + pd.Timedelta(days=1)

@@ -150,3 +150,35 @@ def test_the_migrations_build_exactly_the_declared_tables(store_url: str) -> Non
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), tables.metadata)
     assert differences == []
+
+
+def test_contact_times_keep_their_utc_instant(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    eastern = datetime.fromisoformat("2025-12-24T23:30:00-05:00")
+    store.record_contact("C1", eastern, "call")
+    store.record_contact("C1", datetime(2025, 12, 25, 4, 30), "call")  # naive: taken as UTC
+    stored = store.contacts(customer_id="C1")["contacted_at"].tolist()
+    assert stored == [pd.Timestamp("2025-12-25 04:30", tz="UTC")] * 2
+    since = datetime.fromisoformat("2025-12-24T23:59:00-05:00")  # 04:59 UTC: after both
+    assert store.contacts(since=since, customer_id="C1").empty
+
+
+def test_importing_contacts_twice_records_them_once(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C2"],
+            "contacted_at": pd.to_datetime(
+                ["2025-12-24T23:30:00-05:00", "2025-12-26T10:00:00Z", "2025-12-26T10:00:00Z"],
+                utc=True,
+            ),
+            "channel": ["call", "call", "email"],
+            "invoice_id": [None, "I1", None],
+            "outcome": [None, None, "promised"],
+        }
+    )
+    assert store.record_contacts(frame, recorded_by="csv import") == (3, 0)
+    assert store.record_contacts(frame, recorded_by="csv import") == (0, 3)
+    assert len(store.contacts()) == 3

@@ -1,0 +1,80 @@
+"""``precollect import-contacts`` and ``import-flags`` as real CLI processes, on both stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+from service_helpers import run_cli
+
+from serving.store.store import ScoreStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECOLLECT_")}
+    env.update(PRECOLLECT_DATABASE_URL=store_url, PYTHONPATH=str(ROOT))
+    return run_cli(env, *args, timeout=120)
+
+
+def refused(result: subprocess.CompletedProcess[str]) -> str:
+    """The one-line error of a refused import (no traceback); returns it."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    return lines[0]
+
+
+def test_contacts_import_is_all_or_nothing_and_idempotent(store_url: str, tmp_path: Path) -> None:
+    file = tmp_path / "contacts.csv"
+    file.write_text(
+        "customer_id,contacted_at,channel,outcome\n"
+        "C1,2025-12-24T23:30:00-05:00,call,promised\n"
+        "C2,2025-12-26 09:00,email,\n"
+        "C3,2025-13-45,call,\n"
+        "C4,yesterday,call,\n"
+    )
+    line = refused(cli(store_url, "import-contacts", str(file)))
+    assert "contacted_at must be an ISO 8601 date and time (lines 4, 5)" in line
+    store = ScoreStore(store_url)
+    store.migrate()
+    assert store.contacts().empty  # rows 1-2 were good, yet nothing was stored
+    file.write_text("\n".join(file.read_text().splitlines()[:3]) + "\n")
+    first = cli(store_url, "import-contacts", str(file))
+    assert first.returncode == 0 and "2 contacts recorded" in first.stderr, first.stderr
+    again = cli(store_url, "import-contacts", str(file))
+    assert again.returncode == 0 and "0 contacts recorded, 2 already" in again.stderr
+    stored = store.contacts().sort_values("customer_id")
+    assert stored["contacted_at"].tolist() == [
+        pd.Timestamp("2025-12-25 04:30", tz="UTC"),  # its UTC instant, not 23:30
+        pd.Timestamp("2025-12-26 09:00", tz="UTC"),
+    ]
+    missing = refused(cli(store_url, "import-contacts", str(tmp_path / "missing.csv")))
+    assert "missing.csv: no such file" in missing
+
+
+def test_flags_are_parsed_strictly(store_url: str, tmp_path: Path) -> None:
+    file = tmp_path / "flags.csv"
+    file.write_text(
+        "customer_id,do_not_contact,queue\nC1,yes ,\nC2, y,\nC3,x,\nC4,YES,legal\nC4,no,\n"
+    )
+    line = refused(cli(store_url, "import-flags", str(file)))
+    assert "do_not_contact must be one of yes, no" in line and "(lines 2, 3, 4)" in line
+    assert "customer_id appears more than once (lines 5, 6)" in line
+    no_column = tmp_path / "no-column.csv"
+    no_column.write_text("customer_id,queue\nC1,legal\n")
+    assert "missing columns do_not_contact" in refused(
+        cli(store_url, "import-flags", str(no_column))
+    )
+    store = ScoreStore(store_url)
+    store.migrate()
+    assert store.flags().empty
+    file.write_text("customer_id,do_not_contact,queue\nC1,Y,\nC2,0,legal\nC3,True,\n")
+    assert cli(store_url, "import-flags", str(file)).returncode == 0
+    flags = store.flags().set_index("customer_id")
+    assert flags["do_not_contact"].to_dict() == {"C1": True, "C2": False, "C3": True}
+    assert flags.loc["C2", "queue"] == "legal"

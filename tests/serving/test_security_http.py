@@ -1,0 +1,239 @@
+"""Attacks on a real ``precollect serve`` process: what answers and logs may never contain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from service_helpers import Process, Served, free_port, headers, start_service, stop_service
+
+pytestmark = pytest.mark.slow
+PASSWORD = "s3cr3t"
+
+
+@pytest.fixture(scope="module")
+def registry_down(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """The service with an unreachable registry whose URL carries a user and password."""
+    closed = free_port()  # bound and released: nothing listens there
+    env = served.env(
+        MLFLOW_TRACKING_URI=f"http://admin:{PASSWORD}@127.0.0.1:{closed}",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        MLFLOW_HTTP_REQUEST_TIMEOUT="2",
+    )
+    log = tmp_path_factory.mktemp("registry-down") / "service.log"
+    process = start_service(env, log, timeout=180)
+    yield process
+    stop_service(process)
+
+
+def test_no_credential_or_exception_text_in_any_answer(
+    registry_down: Process, served: Served
+) -> None:
+    body = {
+        "invoices": [
+            {
+                "invoice_id": "X-1",
+                "customer_id": served.customers[0],
+                "issue_date": "2025-12-01",
+                "due_date": "2025-12-31",
+                "amount": 10.0,
+            }
+        ]
+    }
+    with httpx.Client(base_url=registry_down.url, timeout=30) as http:
+        answers = {
+            "/readyz": http.get("/readyz"),
+            "/v1/score": http.post("/v1/score", json=body, headers=headers("scorer")),
+            "/v1/model": http.get("/v1/model", headers=headers("viewer")),
+            "/v1/admin/reload": http.post("/v1/admin/reload", headers=headers("admin")),
+            "/pages/model": http.get("/pages/model", headers=headers("viewer")),
+        }
+    assert answers["/readyz"].status_code == 503
+    assert answers["/readyz"].json()["registry"] == "registry unavailable (MlflowException)"
+    assert answers["/v1/score"].status_code == 503
+    assert answers["/v1/model"].status_code == 503
+    for path, answer in answers.items():
+        text = answer.text
+        for leak in (PASSWORD, "admin:", "api/2.0", "127.0.0.1", "Traceback", "API request"):
+            assert leak not in text, (path, leak, text[:300])
+    log = registry_down.log.read_text()
+    assert "model registry check failed: MlflowException" in log  # the text is logged ...
+    assert "http://***@127.0.0.1" in log  # ... with the URL's credentials hidden
+    assert PASSWORD not in log and "Traceback" not in log
+
+
+def test_redaction_of_urls_and_control_characters() -> None:
+    from serving.redact import error_line, loggable
+
+    line = error_line(
+        RuntimeError("to postgresql+psycopg://postgres:p@ss@db:5432/x and\nhttp://u:v@h/p\x00")
+    )
+    assert line == (
+        r"RuntimeError: to postgresql+psycopg://***@db:5432/x and\x0ahttp://***@h/p\x00"
+    )
+    assert loggable("x" * 600, limit=10) == "x" * 9 + "…"
+    assert loggable(Path("/no/credentials")) == "/no/credentials"
+
+
+@pytest.fixture
+def own_store(served: Served, tmp_path: Path) -> Iterator[tuple[Process, dict[str, str]]]:
+    """A service on a copy of the stored batch (the test writes flags and contacts to it)."""
+    import sqlite3
+
+    copy = tmp_path / "store.db"
+    source = sqlite3.connect(served.store_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    source.backup(target)  # with what is still in the write-ahead log
+    source.close()
+    target.close()
+    env = served.env(PRECOLLECT_DATABASE_URL=f"sqlite:///{copy}")
+    process = start_service(env, tmp_path / "service.log", timeout=180)
+    yield process, env
+    stop_service(process)
+
+
+def test_worklist_reads_apply_new_flags_and_the_contact_cap(
+    own_store: tuple[Process, dict[str, str]], tmp_path: Path
+) -> None:
+    from service_helpers import run_cli
+
+    process, env = own_store
+    with httpx.Client(base_url=process.url, timeout=30, headers=headers("admin")) as http:
+        before = http.get("/v1/worklist").json()["items"]
+        to_contact = [i["customer_id"] for i in before if i["contact"]]
+        assert len(to_contact) >= 3
+        flagged, capped, untouched = to_contact[:3]
+        flags = tmp_path / "flags.csv"
+        flags.write_text(f"customer_id,do_not_contact\n{flagged},yes\n")
+        imported = run_cli(env, "import-flags", str(flags))
+        assert imported.returncode == 0, imported.stderr
+        for n in range(7):  # the playbook's cap: 7 contacts in 7 days
+            posted = http.post("/v1/contacts", json={"customer_id": capped, "channel": "phone"})
+            assert posted.status_code == 201, posted.text
+            if n < 6:  # under the cap the stored answer stands
+                row = next(
+                    i
+                    for i in http.get("/v1/worklist").json()["items"]
+                    if i["customer_id"] == capped
+                )
+                assert row["contact"]
+        after = {i["customer_id"]: i for i in http.get("/v1/worklist").json()["items"]}
+        assert not after[flagged]["contact"]
+        assert after[flagged]["skip_reason"] == "customer is flagged do-not-contact"
+        assert not after[capped]["contact"]
+        assert after[capped]["skip_reason"] == "contacted 7 times in 7 days"
+        assert after[untouched]["contact"]
+        treatment = after[flagged]["treatment"]  # a filtered read says the same
+        filtered = http.get("/v1/worklist", params={"treatment": treatment}).json()["items"]
+        assert not next(i for i in filtered if i["customer_id"] == flagged)["contact"]
+
+
+def copy_store(source_url: str, target_url: str) -> None:
+    """Every table of one store into another (an empty one, migrated here)."""
+    import sqlalchemy as sa
+
+    from serving.store import tables
+    from serving.store.store import ScoreStore
+
+    target = ScoreStore(target_url)
+    target.migrate()
+    source = ScoreStore(source_url)
+    with source.engine.connect() as read, target.engine.begin() as write:
+        for table in tables.metadata.sorted_tables:
+            rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
+            if rows:
+                write.execute(table.insert(), rows)
+    source.engine.dispose()
+    target.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def on_each_store(
+    request: pytest.FixtureRequest, served: Served, tmp_path: Path, unique_name: str
+) -> Iterator[Process]:
+    """A service on a copy of the stored batch: a SQLite file, or a PostgreSQL schema."""
+    import sqlalchemy as sa
+    from conftest import PG_URL
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with sa.create_engine(PG_URL).begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {unique_name}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{unique_name}"
+    copy_store(served.store_url, url)
+    env = served.env(PRECOLLECT_DATABASE_URL=url)
+    process = start_service(env, tmp_path / "service.log", timeout=180)
+    yield process
+    stop_service(process)
+    if request.param == "postgresql":
+        with sa.create_engine(PG_URL).begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {unique_name} CASCADE"))
+
+
+def test_control_characters_in_ids_are_refused_with_422(
+    on_each_store: Process, served: Served
+) -> None:
+    account = served.account_ids[0]
+    with httpx.Client(base_url=on_each_store.url, timeout=30, headers=headers("admin")) as http:
+        assert http.get(f"/v1/accounts/{account}").status_code == 200  # the store is there
+        for bad in ("a%00b", "a%0Ab", "%1B%5B31m", "a%7Fb"):
+            for path in (f"/v1/invoices/{bad}", f"/v1/accounts/{bad}", f"/pages/accounts/{bad}"):
+                answer = http.get(path)
+                assert answer.status_code == 422, (path, answer.status_code, answer.text[:200])
+            listed = http.get(f"/v1/worklist?treatment={bad}")
+            assert listed.status_code == 422, (bad, listed.status_code, listed.text[:200])
+        for body in (
+            {"customer_id": "a\u0000b", "channel": "phone"},
+            {"customer_id": account, "channel": "ph\u0000one"},
+            {"customer_id": account, "channel": "phone", "outcome": "x\u0000"},
+            {"customer_id": account, "channel": "phone", "invoice_id": "\u001b[2J"},
+        ):
+            posted = http.post("/v1/contacts", json=body)
+            assert posted.status_code == 422, (body, posted.status_code, posted.text[:200])
+        assert http.get(f"/v1/accounts/{account}").status_code == 200
+        assert http.get("/readyz").status_code == 200
+    log = on_each_store.log.read_bytes()
+    assert b"\x00" not in log and b"\x1b" not in log and b"Traceback" not in log
+
+
+def test_a_store_that_never_answers_costs_seconds_not_minutes(
+    served: Served, tmp_path: Path
+) -> None:
+    """A PostgreSQL address that accepts connections and never says a word."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)  # the kernel completes the handshakes; nobody ever reads or writes
+        port = hole.getsockname()[1]
+        env = served.env(
+            PRECOLLECT_DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+            PRECOLLECT_STORE_CONNECT_TIMEOUT="2",
+        )
+        started = time.monotonic()
+        process = start_service(env, tmp_path / "service.log", timeout=180)
+        try:
+            startup = time.monotonic() - started
+            with httpx.Client(base_url=process.url, timeout=30) as http:
+
+                def ready(_: int) -> tuple[float, httpx.Response]:
+                    begun = time.monotonic()
+                    answer = http.get("/readyz")
+                    return time.monotonic() - begun, answer
+
+                with ThreadPoolExecutor(8) as pool:
+                    answers = list(pool.map(ready, range(24)))
+                assert http.get("/healthz").status_code == 200  # the thread pool is not stuck
+            slowest = max(took for took, _ in answers)
+            assert slowest < 2.0, slowest
+            for _, answer in answers:
+                assert answer.status_code == 503
+                assert answer.json()["store"].startswith("unreachable")
+        finally:
+            stop_service(process)
+    assert startup < 60, startup  # it took 4 min 40 s without a connect timeout
