@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from features.ledger.errors import ContractViolation, LedgerError, LedgerMismatch
@@ -56,7 +57,7 @@ def settings() -> Settings:
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=1)
 
 
@@ -108,10 +109,9 @@ def ingest(
     try:
         with console.status("reading and validating the ledger"):
             result = run_ingest(ledger, mapping)
-        write_outputs(result, out, report_json)
         print_ingest_summary(result.report())
-        console.print(f"clean ledger and quarantine written to {out}")
-        result.check_bad_fraction(limit)
+        write_outputs(result, out, report_json, max_bad_fraction=limit)
+        console.print(f"clean ledger and quarantine written to {out}", highlight=False)
     except (LedgerError, ContractViolation) as exc:
         raise fail(str(exc)) from None
 
