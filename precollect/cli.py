@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -427,6 +429,7 @@ def score(
     from pipelines.runtime import use_local_defaults
 
     use_local_defaults()
+    from models.decisions.playbook import PlaybookError
     from pipelines.score import ScoreRequest, score_flow
 
     current = settings()
@@ -442,9 +445,9 @@ def score(
         playbook=playbook,
     )
     try:
-        with console.status("scoring (Prefect flow 'score')"):
+        with console.status("scoring (Prefect flow 'score')"), store_failures(current.store_url):
             summary = score_flow(request)
-    except (LedgerError, ContractViolation, LedgerMismatch) as exc:
+    except (LedgerError, ContractViolation, LedgerMismatch, PlaybookError) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
         if type(exc).__name__ == "MlflowException":
@@ -465,6 +468,19 @@ def _redacted(url: str) -> str:
     import sqlalchemy as sa
 
     return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def store_failures(url: str) -> Iterator[None]:
+    """Turn a store the database refuses (read-only file, unreachable server) into one line."""
+    import sqlalchemy as sa
+
+    from serving.store.store import describe_failure
+
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise fail(describe_failure(url, exc)) from None
 
 
 def _stored_batch(as_of: str | None) -> dict:
@@ -492,19 +508,26 @@ def worklist(
     ] = None,
 ) -> None:
     """Rebuild the ranked outreach worklist from stored scores (also written to the store)."""
+    from models.decisions.playbook import PlaybookError
     from serving.store.publish import rebuild_worklist
 
-    batch = _stored_batch(as_of)
-    store = batch["store"]
-    frames = store.batch_frames(batch["as_of"], batch["model_version"])
-    work = rebuild_worklist(
-        store,
-        frames["invoice_scores"],
-        frames["account_scores"],
-        pd_timestamp(batch["as_of"]),
-        batch["model_version"],
-        settings().worklist.config(capacity, playbook),
-    )
+    current = settings()
+    try:
+        config = current.worklist.config(capacity, playbook)
+    except PlaybookError as exc:
+        raise fail(str(exc)) from None
+    with store_failures(current.store_url):
+        batch = _stored_batch(as_of)
+        store = batch["store"]
+        frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        work = rebuild_worklist(
+            store,
+            frames["invoice_scores"],
+            frames["account_scores"],
+            pd_timestamp(batch["as_of"]),
+            batch["model_version"],
+            config,
+        )
     if out is not None:
         write_frame(work, out)
     print_worklist(work)
@@ -527,8 +550,9 @@ def report(
     """Write the managers' HTML report of the riskiest accounts, with reasons and charts."""
     from serving.report import render_report
 
-    batch = _stored_batch(as_of)
-    frames = batch["store"].batch_frames(batch["as_of"], batch["model_version"])
+    with store_failures(settings().store_url):
+        batch = _stored_batch(as_of)
+        frames = batch["store"].batch_frames(batch["as_of"], batch["model_version"])
     html = render_report(
         frames["invoice_scores"],
         frames["account_scores"],
