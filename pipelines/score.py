@@ -47,7 +47,7 @@ def publish(
     request: ScoreRequest, ledger: Ledger, model: LatePaymentModel, version: str
 ) -> Published:
     settings = Settings()
-    as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
+    as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
     store = ScoreStore(settings.store_url)
     return score_and_store(ledger, as_of, model, version, store, config, out=request.out)

@@ -28,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: "[default: ...]" is text, not Rich markup, and flags are flags
+    context_settings={"show_default": True, "max_content_width": 100},
 )
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
 
@@ -139,7 +141,8 @@ def features(
     ledger: LedgerOpt,
     out: Annotated[Path, typer.Option(help="output file (.parquet or .csv)")],
     as_of: Annotated[
-        str | None, typer.Option(help="as-of date YYYY-MM-DD [default: the ledger's last date]")
+        str | None,
+        typer.Option(help="as-of date YYYY-MM-DD [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
     training: Annotated[
@@ -155,7 +158,7 @@ def features(
     from features.build import scoring_set, training_set
 
     book = load_or_fail(ledger, mapping)
-    day = pd.Timestamp(parse_day(as_of) or book.last_date())
+    day = pd.Timestamp(parse_day(as_of) or book.default_as_of())
     grace = settings().grace_days if grace_days is None else grace_days
     with console.status("computing features"):
         build = training_set if training else scoring_set
@@ -190,7 +193,8 @@ def train(
     ledger: LedgerOpt,
     mapping: MappingOpt = None,
     as_of: Annotated[
-        str | None, typer.Option(help="train on what was known then [default: last ledger date]")
+        str | None,
+        typer.Option(help="train on what was known then [default: the ledger's extraction date]"),
     ] = None,
     test_from: Annotated[
         str | None, typer.Option(help="first issue date of the test window [default: last 20 %]")
@@ -403,7 +407,8 @@ def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
 def score(
     ledger: LedgerOpt,
     as_of: Annotated[
-        str | None, typer.Option(help="score the invoices open then [default: last ledger date]")
+        str | None,
+        typer.Option(help="score the invoices open then [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
     model_alias: Annotated[
@@ -507,7 +512,14 @@ def worklist(
         Path | None, typer.Option(help="also write the worklist to .csv/.parquet")
     ] = None,
 ) -> None:
-    """Rebuild the ranked outreach worklist from stored scores (also written to the store)."""
+    """Rebuild the ranked outreach worklist from stored scores (also written to the store).
+
+    The playbook is TOML: [worklist] capacity (default 50), queue_capacity (per queue, default
+    none), max_contacts (7) within contact_window_days (7); then [[rules]], first match wins, each
+    with treatment and reason (required), manual (true), and the optional conditions disputed,
+    overdue, risk_bands, min_open_amount, min_trend. Unknown keys are refused; the README lists the
+    default rules.
+    """
     from models.decisions.playbook import PlaybookError
     from serving.store.publish import rebuild_worklist
 

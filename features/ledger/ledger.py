@@ -56,6 +56,14 @@ class Ledger:
             raise LedgerError("the ledger holds no valid invoices (its invoices table is empty)")
         return pd.Timestamp(max(known))
 
+    def default_as_of(self) -> pd.Timestamp:
+        """The day commands and the API work as of unless told otherwise: the extraction date
+        (``[ledger] extracted_at``, else the day the ledger was ingested); the last event date
+        only for a ledger that has none."""
+        if self.extracted_at is not None:
+            return pd.Timestamp(self.extracted_at).normalize()
+        return self.last_date().normalize()
+
     def known_at(self, day: pd.Timestamp) -> Ledger:
         """The ledger as it stood at the end of ``day``: later invoices and payments unknown,
         invoices paid later still open (for backtests and tests; the features never need it)."""

@@ -174,7 +174,7 @@ def train_on_ledger(
     Raises:
         ValueError: the windows are out of order, empty or hold one class only.
     """
-    as_of = pd.Timestamp(as_of or ledger.last_date()).normalize()
+    as_of = pd.Timestamp(as_of or ledger.default_as_of()).normalize()
     history = History.from_ledger(ledger, grace_days)
 
     def frame_at(day: pd.Timestamp) -> pd.DataFrame:
