@@ -10,31 +10,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import KEYS, Served, headers, keys_json
+from service_helpers import KEYS, Served, headers, settings_for
 
 from features.ledger.ingest import load_ledger
 from serving.app import create_app
-from serving.settings import ApiSettings, Settings
 
 pytestmark = pytest.mark.slow
 MAX_BATCH = 50
-
-
-def settings_for(served: Served, **overrides: Any) -> Settings:
-    """The service's settings for the test model; ``overrides`` go to the top level or ``api``."""
-    top = {k: overrides.pop(k) for k in list(overrides) if k in Settings.model_fields}
-    api: dict[str, Any] = {
-        "ledger": str(served.ledger),
-        "keys": json.loads(keys_json()),
-        "poll_seconds": 3600,
-        "max_batch": MAX_BATCH,
-        "max_body_bytes": 64 * 1024,
-        **overrides,
-    }
-    return Settings(
-        **{"home": served.home, "database_url": served.store_url, **top},
-        api=ApiSettings.model_validate(api),
-    )
 
 
 @pytest.fixture(scope="module")
