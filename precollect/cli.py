@@ -372,6 +372,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
+    from serving.formats import words
+
     table = Table(title=f"outreach worklist (top {min(rows, len(work))} of {len(work)} accounts)")
     for column, right in (
         ("#", True),
@@ -394,7 +396,7 @@ def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
         table.add_row(
             str(row["rank"]),
             str(row["customer_id"]),
-            str(row["treatment"]),
+            words(row["treatment"]),
             f"{row['amount_at_risk']:,.0f}",
             risk,
             _clip(today, 26),

@@ -77,9 +77,9 @@ def read_file(path: Path, spec: TableMapping | None = None) -> pd.DataFrame:
         )
     except UnicodeDecodeError as exc:
         raise LedgerError(
-            f"cannot read {path}: it is not {spec.encoding} text (byte {exc.object[exc.start]:#04x} "
-            f'at offset {exc.start}); set encoding = "latin-1" (or its real encoding) in the '
-            "mapping's table section"
+            f"cannot read {path}: it is not {spec.encoding} text (it holds byte "
+            f'{exc.object[exc.start]:#04x}); set encoding = "latin-1" (or its real encoding) in '
+            "the mapping's table section"
         ) from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
