@@ -204,7 +204,8 @@ _OTHER_FEATURES: list[Feature] = [
         "mean days from issue to payment of settled invoices sent by the same channel as this one",
         "days",
         "payment_speed",
-        "took {mean_days_to_pay_same_channel:.0f} days on average to pay invoices sent by {channel}",
+        "took {mean_days_to_pay_same_channel:.0f} days on average to pay invoices sent the same way "
+        "({channel})",
         needs="invoices.channel",
     ),
     Feature(
@@ -325,7 +326,7 @@ _OTHER_FEATURES: list[Feature] = [
         "how the invoice was sent",
         "category",
         "billing",
-        "sent by {channel}",
+        "billing channel: {channel}",
         kind="categorical",
         needs="invoices.channel",
     ),

@@ -1,4 +1,9 @@
-"""Prefect defaults for running flows locally without a server (set before Prefect starts)."""
+"""Prefect defaults for running flows locally without a server (set before Prefect starts).
+
+Prefect logs a failed task and its flow with their tracebacks; the CLI reports a user's error
+itself in one line (and re-raises anything else), so Prefect's own log is quiet unless
+``PREFECT_LOGGING_LEVEL`` says otherwise. Failed runs are still recorded in Prefect's database.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import os
 DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",
 }
 
 

@@ -64,7 +64,7 @@ def publish(
     pay_model: PayDateModel | None,
 ) -> Published:
     settings = Settings()
-    as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
+    as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
     store = ScoreStore.from_settings(settings)
     return score_and_store(

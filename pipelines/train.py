@@ -130,7 +130,7 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
     settings = Settings()
     experiment_id = tracking.configure(settings.home)
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
-    as_of = pd.Timestamp(request.as_of or ledger.last_date()).normalize()
+    as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     name = request.model_name or settings.model_name or tracking.model_name(ledger.name)
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"train {ledger.name} as of {as_of.date()}"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from features.ledger.errors import ContractViolation, LedgerError, LedgerMismatch
@@ -25,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: "[default: ...]" is text, not Rich markup, and flags are flags
+    context_settings={"show_default": True, "max_content_width": 100},
 )
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
 
@@ -56,7 +61,7 @@ def settings() -> Settings:
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -108,10 +113,9 @@ def ingest(
     try:
         with console.status("reading and validating the ledger"):
             result = run_ingest(ledger, mapping)
-        write_outputs(result, out, report_json)
         print_ingest_summary(result.report())
-        console.print(f"clean ledger and quarantine written to {out}")
-        result.check_bad_fraction(limit)
+        write_outputs(result, out, report_json, max_bad_fraction=limit)
+        console.print(f"clean ledger and quarantine written to {out}", highlight=False)
     except (LedgerError, ContractViolation) as exc:
         raise fail(str(exc)) from None
 
@@ -137,7 +141,8 @@ def features(
     ledger: LedgerOpt,
     out: Annotated[Path, typer.Option(help="output file (.parquet or .csv)")],
     as_of: Annotated[
-        str | None, typer.Option(help="as-of date YYYY-MM-DD [default: the ledger's last date]")
+        str | None,
+        typer.Option(help="as-of date YYYY-MM-DD [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
     training: Annotated[
@@ -153,7 +158,7 @@ def features(
     from features.build import scoring_set, training_set
 
     book = load_or_fail(ledger, mapping)
-    day = pd.Timestamp(parse_day(as_of) or book.last_date())
+    day = pd.Timestamp(parse_day(as_of) or book.default_as_of())
     grace = settings().grace_days if grace_days is None else grace_days
     with console.status("computing features"):
         build = training_set if training else scoring_set
@@ -188,7 +193,8 @@ def train(
     ledger: LedgerOpt,
     mapping: MappingOpt = None,
     as_of: Annotated[
-        str | None, typer.Option(help="train on what was known then [default: last ledger date]")
+        str | None,
+        typer.Option(help="train on what was known then [default: the ledger's extraction date]"),
     ] = None,
     test_from: Annotated[
         str | None, typer.Option(help="first issue date of the test window [default: last 20 %]")
@@ -399,6 +405,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
+    from serving.formats import words
+
     table = Table(title=f"outreach worklist (top {min(rows, len(work))} of {len(work)} accounts)")
     for column, right in (
         ("#", True),
@@ -421,7 +429,7 @@ def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
         table.add_row(
             str(row["rank"]),
             str(row["customer_id"]),
-            str(row["treatment"]),
+            words(row["treatment"]),
             f"{row['amount_at_risk']:,.0f}",
             risk,
             _clip(today, 26),
@@ -434,7 +442,8 @@ def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
 def score(
     ledger: LedgerOpt,
     as_of: Annotated[
-        str | None, typer.Option(help="score the invoices open then [default: last ledger date]")
+        str | None,
+        typer.Option(help="score the invoices open then [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
     model_alias: Annotated[
@@ -460,6 +469,7 @@ def score(
     from pipelines.runtime import hidden, use_local_defaults
 
     use_local_defaults()
+    from models.decisions.playbook import PlaybookError
     from pipelines.score import ScoreRequest, score_flow
 
     current = settings()
@@ -475,9 +485,9 @@ def score(
         playbook=playbook,
     )
     try:
-        with console.status("scoring (Prefect flow 'score')"):
+        with console.status("scoring (Prefect flow 'score')"), store_failures(current.store_url):
             summary = score_flow(request)
-    except (LedgerError, ContractViolation, LedgerMismatch) as exc:
+    except (LedgerError, ContractViolation, LedgerMismatch, PlaybookError) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
         if type(exc).__name__ == "MlflowException":
@@ -498,6 +508,19 @@ def _redacted(url: str) -> str:
     import sqlalchemy as sa
 
     return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def store_failures(url: str) -> Iterator[None]:
+    """Turn a store the database refuses (read-only file, unreachable server) into one line."""
+    import sqlalchemy as sa
+
+    from serving.store.store import describe_failure
+
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise fail(describe_failure(url, exc)) from None
 
 
 def _stored_batch(as_of: str | None) -> dict:
@@ -524,20 +547,34 @@ def worklist(
         Path | None, typer.Option(help="also write the worklist to .csv/.parquet")
     ] = None,
 ) -> None:
-    """Rebuild the ranked outreach worklist from stored scores (also written to the store)."""
+    """Rebuild the ranked outreach worklist from stored scores (also written to the store).
+
+    The playbook is TOML: [worklist] capacity (default 50), queue_capacity (per queue, default
+    none), max_contacts (7) within contact_window_days (7); then [[rules]], first match wins, each
+    with treatment and reason (required), manual (true), and the optional conditions disputed,
+    overdue, risk_bands, min_open_amount, min_trend. Unknown keys are refused; the README lists the
+    default rules.
+    """
+    from models.decisions.playbook import PlaybookError
     from serving.store.publish import rebuild_worklist
 
-    batch = _stored_batch(as_of)
-    store = batch["store"]
-    frames = store.batch_frames(batch["as_of"], batch["model_version"])
-    work = rebuild_worklist(
-        store,
-        frames["invoice_scores"],
-        frames["account_scores"],
-        pd_timestamp(batch["as_of"]),
-        batch["model_version"],
-        settings().worklist.config(capacity, playbook),
-    )
+    current = settings()
+    try:
+        config = current.worklist.config(capacity, playbook)
+    except PlaybookError as exc:
+        raise fail(str(exc)) from None
+    with store_failures(current.store_url):
+        batch = _stored_batch(as_of)
+        store = batch["store"]
+        frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        work = rebuild_worklist(
+            store,
+            frames["invoice_scores"],
+            frames["account_scores"],
+            pd_timestamp(batch["as_of"]),
+            batch["model_version"],
+            config,
+        )
     if out is not None:
         write_frame(work, out)
     print_worklist(work)
@@ -560,8 +597,9 @@ def report(
     """Write the managers' HTML report of the riskiest accounts, with reasons and charts."""
     from serving.report import render_report
 
-    batch = _stored_batch(as_of)
-    frames = batch["store"].batch_frames(batch["as_of"], batch["model_version"])
+    with store_failures(settings().store_url):
+        batch = _stored_batch(as_of)
+        frames = batch["store"].batch_frames(batch["as_of"], batch["model_version"])
     html = render_report(
         frames["invoice_scores"],
         frames["account_scores"],
@@ -649,7 +687,10 @@ def forecast(
     ledger: LedgerOpt,
     out: Annotated[Path, typer.Option(help="weekly forecast (.csv/.parquet)")],
     as_of: Annotated[
-        str | None, typer.Option(help="forecast the invoices open then [default: last ledger date]")
+        str | None,
+        typer.Option(
+            help="forecast the invoices open then [default: the ledger's extraction date]"
+        ),
     ] = None,
     mapping: MappingOpt = None,
     weeks: WeeksOpt = 13,
@@ -681,7 +722,7 @@ def forecast(
     from models.registry.paydates import load_pay_model
 
     book = load_or_fail(ledger, mapping)
-    day = pd.Timestamp(parse_day(as_of) or book.last_date())
+    day = pd.Timestamp(parse_day(as_of) or book.default_as_of())
     name = model_name or settings().model_name or tracking.model_name(book.name)
     tracking.configure(settings().home)
     try:
@@ -732,7 +773,8 @@ def kpis(
     out: Annotated[Path, typer.Option(help="KPI trend, one row per month end (.csv/.parquet)")],
     start: Annotated[str, typer.Option("--from", help="first month YYYY-MM-DD")],
     end: Annotated[
-        str | None, typer.Option("--to", help="last date YYYY-MM-DD [default: last ledger date]")
+        str | None,
+        typer.Option("--to", help="last date YYYY-MM-DD [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
     dso_days: Annotated[int, typer.Option(min=1, help="days of sales behind DSO")] = 90,
@@ -748,7 +790,7 @@ def kpis(
 
     book = load_or_fail(ledger, mapping)
     first = pd.Timestamp(parse_day(start))
-    last = pd.Timestamp(parse_day(end) or book.last_date())
+    last = pd.Timestamp(parse_day(end) or book.default_as_of())
     if last < first:
         raise fail(f"--to {last.date()} is before --from {first.date()}")
     with console.status("computing the KPIs"):

@@ -82,9 +82,9 @@ def run(workdir: Path) -> None:
         trained["model_name"], trained["pay_dates"]["model_version"]
     )
     ledger = load_ledger(clean)
-    forecast = forecast_open_invoices(ledger, ledger.last_date(), pay_model, weeks=13)
+    forecast = forecast_open_invoices(ledger, ledger.default_as_of(), pay_model, weeks=13)
     write_frame(forecast.forecast.weekly, workdir / "forecast.csv")
-    print_forecast(forecast.forecast, ledger.last_date(), pay_version, len(forecast.features))
+    print_forecast(forecast.forecast, ledger.default_as_of(), pay_version, len(forecast.features))
 
     console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
     scored = score_flow(

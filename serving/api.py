@@ -130,8 +130,16 @@ async def score(request: ScoreRequest, service: ServiceDep, _: Scorer) -> Respon
                 }
             ]
         )
-    version, results = await service.score(request)
-    return json_bytes(orjson.dumps({"model_version": version, "results": results}))
+    day = service.score_day(request)
+    version, results = await service.score(request, day.day)
+    body = {
+        "model_version": version,
+        "as_of": day.day,
+        "as_of_source": day.source,
+        "warnings": day.warnings,
+        "results": results,
+    }
+    return json_bytes(orjson.dumps(body))
 
 
 @v1.get("/worklist", response_model=Worklist)
@@ -140,10 +148,25 @@ def worklist(
     _: Reader,
     as_of: date | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    treatment: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
+    treatment: Annotated[
+        str | None,
+        Query(max_length=32, pattern=TEXT_PATTERN, description="one of the playbook's treatments"),
+    ] = None,
 ) -> dict[str, Any]:
     """The ranked outreach list of the latest batch (on ``as_of`` if given); whether to contact
-    follows the do-not-contact flags and the contact cap as they stand now."""
+    follows the do-not-contact flags and the contact cap as they stand now; 422 for a treatment
+    the playbook does not have."""
+    known = service.treatments()
+    if treatment is not None and treatment not in known:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "treatment"),
+                    "msg": f"unknown treatment {treatment!r}; known: {', '.join(sorted(known))}",
+                    "type": "enum",
+                }
+            ]
+        )
     frame = service.worklist(as_of, limit=limit, treatment=treatment)
     items = frame.astype(object).where(frame.notna(), None).to_dict("records")
     first = items[0] if items else {}
@@ -158,7 +181,18 @@ def worklist(
     "/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED, responses=BODY
 )
 def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> ContactOut:
-    """Record an outreach contact (it counts towards the contact-frequency cap)."""
+    """Record an outreach contact (it counts towards the contact-frequency cap); 422 for a
+    customer that neither the ledger nor the stored scores know, or a time in the future."""
+    if not service.knows_customer(contact.customer_id):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "customer_id"),
+                    "msg": "unknown customer: not in the ledger nor in the stored scores",
+                    "type": "unknown_customer",
+                }
+            ]
+        )
     contact_id = service.store.record_contact(
         customer_id=contact.customer_id,
         contacted_at=contact.contacted_at or datetime.now(UTC),

@@ -1,4 +1,4 @@
-"""Inline SVG charts (no scripts, no network): the waterfall of an explanation."""
+"""Inline SVG charts (no scripts, no network): the waterfall of an explanation, plain bars."""
 
 from __future__ import annotations
 
@@ -45,4 +45,27 @@ def waterfall_svg(
         f'<text x="{LABEL}" y="12" fill="#555">{escape(title)} '
         "(probability of paying late)</text></svg>"
     )
+    return "".join(parts)
+
+
+def bars_svg(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> str:
+    """Horizontal bars, one per ``(label, value, colour)``, each labelled with its value."""
+    top = max([1e-9, *(v for _, v, _ in bars)])
+    scale = (WIDTH - LABEL - 110) / top
+    height = ROW * len(bars) + 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">',
+        f'<text x="{LABEL}" y="12" fill="#555">{escape(title)}</text>',
+    ]
+    for i, (name, value, colour) in enumerate(bars):
+        y = 20 + i * ROW
+        label = f"{value:,.0f}{unit}"
+        parts.append(f'<text x="{LABEL - 8}" y="{y + 14}" text-anchor="end">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{LABEL}" y="{y + 3}" width="{max(value * scale, 1.5):.1f}" '
+            f'height="{ROW - 8}" fill="{colour}"><title>{escape(name)}: {label}</title></rect>'
+        )
+        parts.append(f'<text x="{LABEL + value * scale + 6:.1f}" y="{y + 14}">{label}</text>')
+    parts.append("</svg>")
     return "".join(parts)

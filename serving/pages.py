@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from serving.charts import waterfall_svg
 from serving.deps import ServiceDep
+from serving.formats import add_filters
+from serving.report import overdue_facts
 from serving.schemas import PathId
 from serving.security import PAGES, SESSION_KEY, Principal, session_principal
 from serving.service import ModelUnavailable
@@ -29,10 +31,7 @@ router = APIRouter(prefix="/pages", include_in_schema=False)
 def _environment() -> jinja2.Environment:
     # the pages' own templates, then the shared ones (the style the report uses too)
     loader = jinja2.FileSystemLoader([TEMPLATES, TEMPLATES.parent])
-    env = jinja2.Environment(loader=loader, autoescape=True)
-    env.filters["money"] = lambda v: "" if v is None or pd.isna(v) else f"{v:,.0f}"
-    env.filters["pct"] = lambda v: "" if v is None or pd.isna(v) else f"{v:.0%}"
-    return env
+    return add_filters(jinja2.Environment(loader=loader, autoescape=True))
 
 
 ENV = _environment()
@@ -104,7 +103,15 @@ def accounts(
     threshold = _amount(min_at_risk)
     view = service.view.current
     if view is None:
-        return render("accounts.html", who=who, view=None, rows=[], options={}, filters={})
+        return render(
+            "accounts.html",
+            who=who,
+            view=None,
+            store_error=service.view.error,
+            rows=[],
+            options={},
+            filters={},
+        )
     frame = view.accounts
     if band:
         frame = frame[frame["risk_band"] == band]
@@ -169,6 +176,7 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         reasons=reasons.to_dict("records"),
         chart=chart,
         invoices=invoices.to_dict("records"),
+        overdue=overdue_facts(invoices),
         contacts=contacts.sort_values("contacted_at", ascending=False).to_dict("records"),
     )
 

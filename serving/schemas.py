@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from features.ledger.schema import KNOWN_CURRENCIES
 
@@ -17,12 +25,60 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 """A short label: no control character."""
 NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 """Free text: tabs and line breaks, no other control character."""
+DATE_RANGE = f"from {EARLIEST} to {LATEST}"
+CLOCK_SKEW = timedelta(minutes=5)
+"""A contact this far ahead of the server's clock is still taken as now, not as the future."""
+
+
+def _iso_day(value: Any) -> Any:
+    """Only a ``YYYY-MM-DD`` string is a day: a number would otherwise be read as 1970 + seconds."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"a date is a string YYYY-MM-DD {DATE_RANGE}")
+    return value
+
+
+def _iso_moment(value: Any) -> Any:
+    """Only an ISO 8601 string is a moment: not an epoch number."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].+", value):
+        raise ValueError(f"a time is an ISO 8601 string such as 2025-06-30T14:05:00Z, {DATE_RANGE}")
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """A number must be a JSON number: neither a string such as "12" nor true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number, not a string or a boolean")
+    return value
+
+
+def _json_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _json_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 """An id in a request path: refused with 422 like a body's."""
-Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
-Money = Annotated[float, Field(gt=0, lt=1e15, allow_inf_nan=False)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    Field(ge=EARLIEST, le=LATEST, description=f"YYYY-MM-DD, {DATE_RANGE}"),
+]
+Moment = Annotated[datetime, BeforeValidator(_iso_moment)]
+Money = Annotated[float, BeforeValidator(_json_number), Field(gt=0, lt=1e15, allow_inf_nan=False)]
+Number = Annotated[float, BeforeValidator(_json_number), Field(allow_inf_nan=False)]
+Flag = Annotated[bool, BeforeValidator(_json_bool)]
 
 INVOICE_EXAMPLE: dict[str, Any] = {
     "invoice_id": "INV-2024-0001",
@@ -51,7 +107,7 @@ class InvoiceIn(Strict):
     due_date: Day
     amount: Money
     currency: str | None = Field(None, description="ISO 4217 code", examples=["EUR"])
-    disputed: bool | None = None
+    disputed: Flag | None = None
     channel: str | None = Field(None, max_length=32)
 
     @field_validator("currency")
@@ -94,7 +150,10 @@ class CustomerIn(Strict):
     customer_id: Id
     segment: str | None = Field(None, max_length=64)
     country: str | None = Field(None, max_length=64)
-    credit_limit: Annotated[float, Field(ge=0, lt=1e15, allow_inf_nan=False)] | None = None
+    credit_limit: (
+        Annotated[float, BeforeValidator(_json_number), Field(ge=0, lt=1e15, allow_inf_nan=False)]
+        | None
+    ) = None
     customer_since: Day | None = None
 
 
@@ -114,8 +173,14 @@ class ScoreRequest(Strict):
     )
 
     invoices: list[InvoiceIn] = Field(min_length=1)
-    as_of: Day | None = Field(None, description="score as of this day [default: today]")
-    top_reasons: int = Field(3, ge=0, le=10, description="reasons per invoice (0: none)")
+    as_of: Day | None = Field(
+        None,
+        description=f"score as of this day, YYYY-MM-DD {DATE_RANGE} [default: the extraction date "
+        "of the service's ledger (else of the request's history), else today]",
+    )
+    top_reasons: Annotated[int, BeforeValidator(_json_int)] = Field(
+        3, ge=0, le=10, description="reasons per invoice (0: none)"
+    )
     history: HistoryIn | None = None
 
 
@@ -137,8 +202,20 @@ class ScoredInvoice(BaseModel):
     reasons: list[Reason]
 
 
+AsOfSource = Literal["request", "ledger extraction date", "today"]
+
+
 class ScoreResponse(BaseModel):
     model_version: str
+    as_of: date = Field(description="the day the invoices were scored as of")
+    as_of_source: AsOfSource = Field(
+        description="where that day came from: the request, the ledger's extraction date, or "
+        "today (no ledger)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="e.g. the ledger is stale: its extraction date is long before today",
+    )
     results: list[ScoredInvoice]
 
 
@@ -202,15 +279,22 @@ class ContactIn(Strict):
 
     customer_id: Id
     channel: str = Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)
-    contacted_at: datetime | None = Field(None, description="default: now")
+    contacted_at: Moment | None = Field(
+        None, description=f"ISO 8601, {DATE_RANGE} and not in the future [default: now]"
+    )
     invoice_id: Id | None = None
     outcome: str | None = Field(None, max_length=500, pattern=NOTE_PATTERN)
 
     @field_validator("contacted_at")
     @classmethod
     def _plausible(cls, value: datetime | None) -> datetime | None:
-        if value is not None and not (EARLIEST <= value.date() <= LATEST):
+        if value is None:
+            return value
+        if not (EARLIEST <= value.date() <= LATEST):
             raise ValueError("contacted_at is out of range")
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if aware > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("contacted_at is in the future")
         return value
 
 

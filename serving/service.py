@@ -75,6 +75,15 @@ class StoreHealth:
 
 
 @dataclass(frozen=True)
+class ScoreDay:
+    """The as-of day of a score request, where it came from, and what the caller should know."""
+
+    day: date
+    source: str
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
 class ScoreJob:
     invoices: list[InvoiceIn]
     as_of: date
@@ -137,10 +146,43 @@ class Service:
         targets = target_columns(request.invoices, [as_of] * len(request.invoices))
         return served.version, score_targets(served.model, history, targets, request.top_reasons)
 
-    async def score(self, request: ScoreRequest) -> tuple[str, list[dict[str, Any]]]:
+    def score_day(self, request: ScoreRequest, today: date | None = None) -> ScoreDay:
+        """The day to score as of: the request's, else the history's extraction date, else today;
+        with a warning when that history ends long before the day scored."""
+        today = today or date.today()
+        if request.history is not None:
+            dates = [i.paid_date or i.issue_date for i in request.history.invoices]
+            extracted = max(dates) if dates else None
+        else:
+            stamp = self.history.ledger.extracted_at
+            extracted = None if stamp is None else stamp.date()
+        if request.as_of is not None:
+            day, source = request.as_of, "request"
+        elif extracted is not None:
+            day, source = extracted, "ledger extraction date"
+        else:
+            day, source = today, "today"
+        warnings = []
+        limit = self.settings.api.stale_after_days
+        if extracted is not None and (today - extracted).days > limit:
+            warnings.append(
+                f"the ledger's history ends on {extracted} ({(today - extracted).days} days before "
+                f"today, more than {limit}): payments since then are not known"
+            )
+        if extracted is not None and day > extracted:
+            warnings.append(
+                f"scored as of {day}, after the history ends ({extracted}): invoices paid since "
+                "then look unpaid"
+            )
+        return ScoreDay(day, source, warnings)
+
+    async def score(
+        self, request: ScoreRequest, as_of: date | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Score a request as of ``as_of`` [default: :meth:`score_day`]."""
         from starlette.concurrency import run_in_threadpool
 
-        as_of = request.as_of or date.today()
+        as_of = as_of or self.score_day(request).day
         if request.history is not None:
             return await run_in_threadpool(self._score_with_history, request, as_of)
         job = ScoreJob(request.invoices, as_of, request.top_reasons)
@@ -170,6 +212,17 @@ class Service:
         contacts = self.store.contacts(since=since.to_pydatetime(), customer_ids=customers)
         flags = self.store.flags(customer_ids=customers)
         return enforce_contact_rules(work, config, contacts, flags, end)
+
+    def treatments(self) -> frozenset[str]:
+        """The treatments of the playbook in force (the worklist's ``treatment`` values)."""
+        return frozenset(r.treatment for r in self.settings.worklist.config().rules)
+
+    def knows_customer(self, customer_id: str) -> bool:
+        """In the service's ledger, or scored in the store."""
+        invoices = self.history.ledger.invoices
+        if (invoices["customer_id"] == customer_id).any():
+            return True
+        return self.store.latest_score("account", customer_id) is not None
 
     def poll_once(self) -> None:
         self.champion.refresh()

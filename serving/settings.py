@@ -64,6 +64,9 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit")
     poll_seconds: float = Field(30.0, gt=0, description="how often the model alias is checked")
     ledger: str | None = Field(None, description="ledger folder or URL giving customer history")
+    stale_after_days: int = Field(
+        7, ge=0, description="warn when scoring against a ledger extracted longer ago than this"
+    )
     mapping: Path | None = Field(None, description="mapping file of that ledger")
     session_secret: SecretStr | None = Field(None, description="signs the pages' session cookie")
     session_max_age: int = Field(8 * 3600, ge=60)

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mlflow
@@ -24,6 +25,7 @@ from models.registry.promotion import Decision
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger
 from serving.security import hash_key
+from serving.settings import ApiSettings, Settings
 from serving.store.publish import score_and_store
 from serving.store.store import ScoreStore
 
@@ -199,3 +201,20 @@ def stop_service(process: Process) -> None:
 
 def headers(role: str) -> dict[str, str]:
     return {"X-API-Key": KEYS[role]}
+
+
+def settings_for(served: Served, **overrides: Any) -> Settings:
+    """The service's settings for the test model; ``overrides`` go to the top level or ``api``."""
+    top = {k: overrides.pop(k) for k in list(overrides) if k in Settings.model_fields}
+    api: dict[str, Any] = {
+        "ledger": str(served.ledger),
+        "keys": json.loads(keys_json()),
+        "poll_seconds": 3600,
+        "max_batch": 50,
+        "max_body_bytes": 64 * 1024,
+        **overrides,
+    }
+    return Settings(
+        **{"home": served.home, "database_url": served.store_url, **top},
+        api=ApiSettings.model_validate(api),
+    )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -102,6 +105,8 @@ def _validate_table(name: str, raw: pd.DataFrame, mapping: Mapping, ctx: Context
         date_format=spec.date_format,
         true_values=spec.true_values,
         false_values=spec.false_values,
+        decimal=spec.decimal,
+        thousands=spec.thousands,
     )
     failures = rule_failures(name, coerced, ctx)
     reasons = failures.groupby("index", sort=True)["rule"].agg("; ".join)
@@ -167,15 +172,72 @@ def load_ledger(
     return result.ledger
 
 
-def write_outputs(result: IngestResult, out: Path, report_json: Path | None = None) -> None:
-    """Write the clean ledger, the quarantine (one CSV per table with reasons) and the report."""
-    write_ledger(result.ledger, out)
-    quarantine_dir = out / "quarantine"
+LEDGER_FILES = ("invoices.parquet", "customers.parquet", "payments.parquet", "ledger.toml")
+
+
+def _write_all(result: IngestResult, folder: Path) -> None:
+    write_ledger(result.ledger, folder)
+    quarantine_dir = folder / "quarantine"
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     for name, t in result.tables.items():
         t.quarantine.to_csv(quarantine_dir / f"{name}.csv", index=False)
-    report = json.dumps(result.report(), indent=2)
-    (out / "report.json").write_text(report)
-    if report_json is not None:
-        report_json.parent.mkdir(parents=True, exist_ok=True)
-        report_json.write_text(report)
+    (folder / "report.json").write_text(json.dumps(result.report(), indent=2))
+
+
+def _move_into(staging: Path, out: Path, names: tuple[str, ...] | None = None) -> None:
+    """Move the staged files into ``out``; a ledger table this run did not write is removed."""
+    out.mkdir(parents=True, exist_ok=True)
+    if names is None:
+        for stale in LEDGER_FILES:
+            if not (staging / stale).exists():
+                (out / stale).unlink(missing_ok=True)
+    for path in sorted(staging.rglob("*")):
+        relative = path.relative_to(staging)
+        if path.is_dir() or (names is not None and relative.parts[0] not in names):
+            continue
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, out / relative)
+
+
+def rejected_folder(out: Path) -> Path:
+    """Where a failed ingest leaves its quarantine and report: beside ``out``, never in it."""
+    return out.with_name(f"{out.name}.rejected")
+
+
+def write_outputs(
+    result: IngestResult,
+    out: Path,
+    report_json: Path | None = None,
+    *,
+    max_bad_fraction: float | None = None,
+) -> None:
+    """Write the clean ledger, the quarantine (one CSV per table with reasons) and the report.
+
+    Everything is written to a temporary folder beside ``out`` and moved into ``out`` only when
+    the run passes ``max_bad_fraction`` (unchecked when ``None``), so a failed ingest never leaves
+    a ledger that ``train`` would read.
+
+    Raises:
+        ContractViolation: too many bad rows; ``out`` is untouched and the quarantine and report
+            are in :func:`rejected_folder`.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        staging = Path(tmp)
+        _write_all(result, staging)
+        if report_json is not None:
+            report_json.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(staging / "report.json", report_json)
+        try:
+            if max_bad_fraction is not None:
+                result.check_bad_fraction(max_bad_fraction)
+        except ContractViolation as exc:
+            rejected = rejected_folder(out)
+            shutil.rmtree(rejected, ignore_errors=True)
+            _move_into(staging, rejected, names=("quarantine", "report.json"))
+            raise ContractViolation(
+                f"{exc}; nothing written to {out}, the quarantine and report are in {rejected}"
+            ) from None
+        _move_into(staging, out)
+        shutil.rmtree(rejected_folder(out), ignore_errors=True)

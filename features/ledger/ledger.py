@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.ledger.errors import LedgerError
 from features.ledger.schema import DATE_DTYPE
 
 PAID_TOLERANCE = 0.005
@@ -40,13 +41,28 @@ class Ledger:
         return frozenset(found)
 
     def last_date(self) -> pd.Timestamp:
-        """The latest event date in the ledger (issue, paid or payment date)."""
+        """The latest event date in the ledger (issue, paid or payment date).
+
+        Raises:
+            LedgerError: the ledger holds no invoices.
+        """
         dates = [self.invoices["issue_date"].max()]
         if "paid_date" in self.invoices:
             dates.append(self.invoices["paid_date"].max())
         if self.payments is not None and len(self.payments):
             dates.append(self.payments["payment_date"].max())
-        return pd.Timestamp(max(d for d in dates if pd.notna(d)))
+        known = [d for d in dates if pd.notna(d)]
+        if not known:
+            raise LedgerError("the ledger holds no valid invoices (its invoices table is empty)")
+        return pd.Timestamp(max(known))
+
+    def default_as_of(self) -> pd.Timestamp:
+        """The day commands and the API work as of unless told otherwise: the extraction date
+        (``[ledger] extracted_at``, else the day the ledger was ingested); the last event date
+        only for a ledger that has none."""
+        if self.extracted_at is not None:
+            return pd.Timestamp(self.extracted_at).normalize()
+        return self.last_date().normalize()
 
     def known_at(self, day: pd.Timestamp) -> Ledger:
         """The ledger as it stood at the end of ``day``: later invoices and payments unknown,

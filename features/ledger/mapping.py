@@ -8,6 +8,10 @@ A mapping is a TOML file with one section per canonical table::
 
     [invoices]
     file = "export.csv"                # or: table = "ar_invoices" for a SQL source
+    delimiter = ";"                    # CSV field separator (default ",")
+    decimal = ","                      # decimal mark of number columns (default ".")
+    thousands = "."                    # thousands separator, "" for none (default ",")
+    encoding = "latin-1"               # CSV text encoding (default "utf-8")
     date_format = "%m/%d/%Y"           # strftime format of every date column (default ISO 8601)
     true_values = ["Yes"]              # extra spellings of yes/no flags
     false_values = ["No"]
@@ -26,6 +30,7 @@ A mapping is a TOML file with one section per canonical table::
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +53,10 @@ class TableMapping:
     false_values: tuple[str, ...] = ()
     constants: dict[str, Any] = field(default_factory=dict)
     features: tuple[str, ...] = ()
+    delimiter: str = ","
+    decimal: str = "."
+    thousands: str = ","
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class Mapping:
         return self.tables.get(name, TableMapping())
 
 
-_TABLE_KEYS = {
+TABLE_KEYS = {
     "file",
     "table",
     "from",
@@ -70,16 +79,54 @@ _TABLE_KEYS = {
     "false_values",
     "constants",
     "features",
+    "delimiter",
+    "decimal",
+    "thousands",
+    "encoding",
 }
+DECIMAL_MARKS = (".", ",")
+THOUSANDS_SEPARATORS = (",", ".", " ", "'", "")
+
+
+def _number_format(name: str, raw: dict[str, Any], where: str) -> tuple[str, str]:
+    """The table's decimal mark and thousands separator, refused when unusable or equal."""
+    decimal, thousands = raw.get("decimal", "."), raw.get("thousands")
+    if decimal not in DECIMAL_MARKS:
+        raise LedgerError(
+            f"{where}: [{name}] decimal = {decimal!r}; expected one of {DECIMAL_MARKS}"
+        )
+    if thousands is None:
+        thousands = "," if decimal == "." else "."
+    if thousands not in THOUSANDS_SEPARATORS:
+        raise LedgerError(
+            f"{where}: [{name}] thousands = {thousands!r}; expected one of {THOUSANDS_SEPARATORS}"
+        )
+    if thousands == decimal:
+        raise LedgerError(f"{where}: [{name}] decimal and thousands are both {decimal!r}")
+    return decimal, thousands
+
+
+def _text_format(name: str, raw: dict[str, Any], where: str) -> tuple[str, str]:
+    """The table's CSV delimiter (one character) and encoding (one Python knows)."""
+    delimiter, encoding = raw.get("delimiter", ","), raw.get("encoding", "utf-8")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise LedgerError(f"{where}: [{name}] delimiter = {delimiter!r} is not one character")
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        raise LedgerError(f"{where}: [{name}] encoding = {encoding!r} is not known") from None
+    return delimiter, str(encoding)
 
 
 def _table_mapping(name: str, raw: dict[str, Any], where: str) -> TableMapping:
-    unknown = set(raw) - _TABLE_KEYS
+    unknown = set(raw) - TABLE_KEYS
     if unknown:
         raise LedgerError(f"{where}: [{name}] has unknown keys {sorted(unknown)}")
     derive_from = raw.get("from")
     if derive_from is not None and derive_from not in TABLES:
         raise LedgerError(f"{where}: [{name}] from = {derive_from!r} is not a ledger table")
+    decimal, thousands = _number_format(name, raw, where)
+    delimiter, encoding = _text_format(name, raw, where)
     return TableMapping(
         file=raw.get("file"),
         sql_table=raw.get("table"),
@@ -90,6 +137,10 @@ def _table_mapping(name: str, raw: dict[str, Any], where: str) -> TableMapping:
         false_values=tuple(raw.get("false_values", ())),
         constants=dict(raw.get("constants", {})),
         features=tuple(raw.get("features", ())),
+        delimiter=delimiter,
+        decimal=decimal,
+        thousands=thousands,
+        encoding=encoding,
     )
 
 

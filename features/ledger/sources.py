@@ -16,6 +16,7 @@ from features.ledger.schema import REQUIRED_TABLES, columns_of, specs
 
 MANIFEST = "ledger.toml"
 _SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_DELIMITERS = (",", ";", "\t", "|")
 
 
 def is_sql_url(source: str | Path) -> bool:
@@ -55,15 +56,43 @@ def _find_file(folder: Path, name: str, spec: TableMapping) -> Path | None:
     return None
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """Read one CSV (every column as text) or Parquet file."""
+def read_file(path: Path, spec: TableMapping | None = None) -> pd.DataFrame:
+    """Read one CSV (every column as text, in the table's delimiter and encoding) or Parquet file.
+
+    Raises:
+        LedgerError: the file cannot be read, is not in the declared encoding, or has one column
+            only while its header holds another common delimiter.
+    """
+    spec = spec or TableMapping()
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=spec.delimiter,
+            encoding=spec.encoding,
+        )
+    except UnicodeDecodeError as exc:
+        raise LedgerError(
+            f"cannot read {path}: it is not {spec.encoding} text (it holds byte "
+            f'{exc.object[exc.start]:#04x}); set encoding = "latin-1" (or its real encoding) in '
+            "the mapping's table section"
+        ) from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LedgerError(f"cannot read {path}: {first_line}") from None
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        other = next((d for d in _DELIMITERS if d != spec.delimiter and d in header), None)
+        if other is not None:
+            raise LedgerError(
+                f"cannot read {path}: one column only, but its header holds {other!r}; "
+                f"set delimiter = {other!r} in the mapping's table section"
+            )
+    return frame
 
 
 def _read_sql(url: str, table: str) -> pd.DataFrame:
@@ -135,6 +164,9 @@ def _derive(frames: dict[str, pd.DataFrame], name: str, spec: TableMapping) -> p
 def read_raw_tables(source: str | Path, mapping: Mapping) -> dict[str, pd.DataFrame]:
     """Read every ledger table present at ``source`` and rename it to canonical columns.
 
+    ``source`` is a folder, a SQLAlchemy URL, or one CSV/Parquet file that is the invoices table
+    (customers and payments can then only be derived from it with ``from = "invoices"``).
+
     Returns:
         Canonical table name -> raw frame (positional index = source row number).
     """
@@ -152,10 +184,15 @@ def read_raw_tables(source: str | Path, mapping: Mapping) -> dict[str, pd.DataFr
                 continue
             raw = _read_sql(str(source), spec.sql_table or name)
             origin = f"table {spec.sql_table or name}"
+        elif Path(source).is_file():  # one export file: the invoices table, nothing else
+            if name != "invoices":
+                continue
+            raw = read_file(Path(source), spec)
+            origin = str(source)
         else:
             folder = Path(source)
             if not folder.is_dir():
-                raise LedgerError(f"ledger folder {folder} does not exist")
+                raise LedgerError(f"ledger folder or file {folder} does not exist")
             path = _find_file(folder, name, spec)
             if path is None:
                 if name in REQUIRED_TABLES:
@@ -163,7 +200,7 @@ def read_raw_tables(source: str | Path, mapping: Mapping) -> dict[str, pd.DataFr
                         f"no {name} table in {folder} (expected {name}.csv or .parquet)"
                     )
                 continue
-            raw = read_file(path)
+            raw = read_file(path, spec)
             origin = str(path)
         frames[f"_raw_{name}"] = raw
         frames[name] = apply_columns(raw, name, spec, origin)

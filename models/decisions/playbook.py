@@ -79,21 +79,64 @@ class WorklistConfig:
         return frozenset(r.treatment for r in self.rules if r.manual)
 
 
+class PlaybookError(ValueError):
+    """The playbook file is missing, not TOML, or has unknown sections, keys or values."""
+
+
+WORKLIST_KEYS = frozenset(f.name for f in fields(WorklistConfig)) - {"rules"}
+RULE_KEYS = frozenset(f.name for f in fields(Rule))
+
+
+def _refuse_unknown(where: str, given: dict[str, Any], known: frozenset[str]) -> None:
+    unknown = set(given) - known
+    if unknown:
+        raise PlaybookError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PlaybookError(f"playbook file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"cannot read playbook file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PlaybookError(f"playbook file {path} is not valid TOML: {exc}") from None
+
+
 def load_config(path: Path | None, capacity: int | None = None) -> WorklistConfig:
-    """Read ``[worklist]`` and ``[[rules]]`` from a TOML file; defaults otherwise."""
+    """Read ``[worklist]`` and ``[[rules]]`` from a TOML file; defaults otherwise.
+
+    Raises:
+        PlaybookError: the file is missing or unreadable, or has an unknown section or key (a
+            typo such as ``capcity`` would otherwise silently leave the default in force).
+    """
     config = WorklistConfig()
     if path is not None:
-        data = tomllib.loads(Path(path).read_text())
+        data = _read(path)
+        _refuse_unknown(f"playbook {path}", data, frozenset({"worklist", "rules"}))
         section = data.get("worklist", {})
-        known = {f.name for f in fields(Rule)}
-        rules = tuple(_rule(r, known) for r in data.get("rules", [])) or DEFAULT_RULES
-        config = WorklistConfig(
-            capacity=int(section.get("capacity", config.capacity)),
-            queue_capacity={str(k): int(v) for k, v in section.get("queue_capacity", {}).items()},
-            max_contacts=int(section.get("max_contacts", config.max_contacts)),
-            contact_window_days=int(section.get("contact_window_days", config.contact_window_days)),
-            rules=rules,
-        )
+        _refuse_unknown(f"playbook {path}: [worklist]", section, WORKLIST_KEYS)
+        raw_rules = data.get("rules", [])
+        for i, raw in enumerate(raw_rules):
+            _refuse_unknown(f"playbook {path}: rule {i + 1}", raw, RULE_KEYS)
+            if "treatment" not in raw or "reason" not in raw:
+                raise PlaybookError(f"playbook {path}: rule {i + 1} needs a treatment and a reason")
+        try:
+            rules = tuple(_rule(r) for r in raw_rules) or DEFAULT_RULES
+            config = WorklistConfig(
+                capacity=int(section.get("capacity", config.capacity)),
+                queue_capacity={
+                    str(k): int(v) for k, v in section.get("queue_capacity", {}).items()
+                },
+                max_contacts=int(section.get("max_contacts", config.max_contacts)),
+                contact_window_days=int(
+                    section.get("contact_window_days", config.contact_window_days)
+                ),
+                rules=rules,
+            )
+        except (TypeError, ValueError) as exc:
+            raise PlaybookError(f"playbook {path}: {exc}") from None
     if capacity is not None:
         config = WorklistConfig(
             capacity,
@@ -105,8 +148,8 @@ def load_config(path: Path | None, capacity: int | None = None) -> WorklistConfi
     return config
 
 
-def _rule(raw: dict[str, Any], known: set[str]) -> Rule:
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k in known}
+def _rule(raw: dict[str, Any]) -> Rule:
+    values: dict[str, Any] = dict(raw)
     if "risk_bands" in values:
         values["risk_bands"] = tuple(values["risk_bands"])
     return Rule(**values)

@@ -164,8 +164,8 @@ def fit_pay_dates_on_ledger(
     grace_days: int = 0,
     history: History | None = None,
 ) -> PayDateModel:
-    """Build the payment set at ``cutoff`` (default: the ledger's last date) and fit on it."""
-    day = pd.Timestamp(cutoff or ledger.last_date()).normalize()
+    """Build the payment set at ``cutoff`` (default: the ledger's extraction date) and fit on it."""
+    day = pd.Timestamp(cutoff or ledger.default_as_of()).normalize()
     history = history or History.from_ledger(ledger, grace_days)
     rows = payment_set(ledger, day, grace_days=grace_days, history=history)
     features = feature_names(ledger.feature_columns, ledger.present())

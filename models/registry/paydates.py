@@ -54,7 +54,8 @@ judged: a single date of a small ledger judges too few to read a coverage from."
 def evaluation_dates(ledger: Ledger, cutoff: pd.Timestamp) -> list[pd.Timestamp]:
     """The latest as-of dates (30 days apart) whose open invoices were followed for a whole
     horizon by ``cutoff``; none when the ledger is too short."""
-    last = pd.Timestamp(cutoff).normalize() - pd.Timedelta(days=HORIZON)
+    known = min(pd.Timestamp(cutoff).normalize(), ledger.last_date().normalize())
+    last = known - pd.Timedelta(days=HORIZON)
     first = pd.Timestamp(ledger.invoices["issue_date"].min()).normalize()
     days = [last - pd.Timedelta(days=EVALUATION_EVERY_DAYS * k) for k in range(EVALUATION_DATES)]
     return sorted(d for d in days if d > first + pd.Timedelta(days=HORIZON))

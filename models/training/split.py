@@ -13,6 +13,45 @@ import pandas as pd
 TEST_SHARE = 0.2
 
 
+class TrainingDataError(ValueError):
+    """The ledger cannot train a model at this as-of date: no labels, or one class only."""
+
+
+def check_labels(frame: pd.DataFrame, as_of: pd.Timestamp, first_issue: pd.Timestamp) -> None:
+    """Refuse a training frame that no split could learn from, saying why in the ledger's terms.
+
+    Args:
+        frame: the matured training rows (with ``late``).
+        first_issue: the ledger's first issue date.
+
+    Raises:
+        TrainingDataError: the as-of date is before any invoice, no label is final at it, or no
+            invoice (or every invoice) was late.
+    """
+    day = pd.Timestamp(as_of).date()
+    if pd.Timestamp(as_of) <= first_issue:
+        raise TrainingDataError(
+            f"as of {day} no invoice had been issued yet (the first is of {first_issue.date()}); "
+            "choose a later --as-of"
+        )
+    if frame.empty:
+        raise TrainingDataError(
+            f"no invoice has a final label as of {day}: none was due (plus the grace days) "
+            "before it; choose a later --as-of"
+        )
+    late = int(frame["late"].astype(bool).sum())
+    if late == 0:
+        raise TrainingDataError(
+            f"no invoice was ever paid late: 0 of the {len(frame):,} invoice rows with a final "
+            f"label as of {day}; a late-payment model needs late invoices to learn from"
+        )
+    if late == len(frame):
+        raise TrainingDataError(
+            f"every one of the {len(frame):,} invoice rows with a final label as of {day} was "
+            "paid late; a late-payment model needs invoices paid on time to learn from"
+        )
+
+
 @dataclass(frozen=True)
 class TimeSplit:
     """Train: issued before ``valid_from``; validation: up to ``test_from``; test: from it."""
@@ -39,6 +78,7 @@ def make_split(
     """Default test window: the last 20 % of the issue-date range; validation: as long, before it.
 
     Raises:
+        TrainingDataError: the frame has no rows or one class only (see :func:`check_labels`).
         ValueError: the windows are out of order or a window is empty.
     """
     first, last = frame["issue_date"].min(), frame["issue_date"].max()

@@ -24,7 +24,13 @@ from models.model import LatePaymentModel
 from models.training.baselines import fit_baselines
 from models.training.fit import Rounds, TrainParams, fit_model, refit_model, weights, window
 from models.training.metrics import evaluate
-from models.training.split import TimeSplit, fully_matured, make_split, split_frame
+from models.training.split import (
+    TimeSplit,
+    check_labels,
+    fully_matured,
+    make_split,
+    split_frame,
+)
 
 MODEL_KEY = "model"
 
@@ -168,7 +174,7 @@ def train_on_ledger(
     Raises:
         ValueError: the windows are out of order, empty or hold one class only.
     """
-    as_of = pd.Timestamp(as_of or ledger.last_date()).normalize()
+    as_of = pd.Timestamp(as_of or ledger.default_as_of()).normalize()
     history = History.from_ledger(ledger, grace_days)
 
     def frame_at(day: pd.Timestamp) -> pd.DataFrame:
@@ -177,6 +183,7 @@ def train_on_ledger(
         )
 
     frame = frame_at(as_of)
+    check_labels(frame, as_of, ledger.invoices["issue_date"].min())
     features = feature_names(ledger.feature_columns, ledger.present())
     categorical = text_columns(frame, ledger.feature_columns)
     split = make_split(frame, as_of, test_from, valid_from)

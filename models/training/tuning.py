@@ -14,7 +14,7 @@ from features.catalogue import feature_names
 from features.ledger.ledger import Ledger
 from models.encoding import FeatureEncoder
 from models.training.fit import TrainParams, boost, early_stopped_rounds, labels, weights
-from models.training.split import make_split, split_frame
+from models.training.split import check_labels, make_split, split_frame
 from models.training.train import prepare_training_frame, text_columns
 
 
@@ -67,6 +67,7 @@ def tune_on_ledger(
 ) -> TrainParams:
     """:func:`tune` on a ledger's train and validation windows (never its test window)."""
     frame = prepare_training_frame(ledger, as_of, grace_days, snapshots=base.snapshots)
+    check_labels(frame, as_of, ledger.invoices["issue_date"].min())
     train, valid, _ = split_frame(frame, make_split(frame, as_of, test_from, valid_from))
     features = feature_names(ledger.feature_columns, ledger.present())
     categorical = text_columns(frame, ledger.feature_columns)

@@ -144,6 +144,13 @@ def _contact_key(row: dict[str, Any]) -> tuple[str, datetime, str, str]:
     )
 
 
+def describe_failure(url: str, exc: sa.exc.SQLAlchemyError) -> str:
+    """One line for a user: which store, and the database's own reason without SQL or values."""
+    reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    return f"the score store {shown} cannot be used: {reason[0] if reason else type(exc).__name__}"
+
+
 class ScoreStore:
     """Batches of scores, the worklist and the contact history in one database."""
 

@@ -55,7 +55,7 @@ def test_every_error_class_over_http(service: Process, served: Served) -> None:
         swapped["invoices"][0]["due_date"] = "2025-01-01"
         due = http.post("/v1/score", json=swapped, headers=h)
         assert due.status_code == 422 and "due_date is before issue_date" in due.text
-        assert http.post("/v1/score", content=b"{not json", headers=h).status_code == 422
+        assert http.post("/v1/score", content=b"{not json", headers=h).status_code == 400
         assert http.get("/v1/accounts/NOBODY", headers=h).status_code == 404
         assert http.get("/v1/invoices/NOTHING", headers=h).status_code == 404
         too_big = b'{"invoices": [' + b" " * (9 * 1024 * 1024) + b"]}"

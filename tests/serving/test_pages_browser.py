@@ -73,3 +73,24 @@ def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:
         assert page.url.endswith("/pages/login")
     assert all(url.startswith((service.url, "data:", "about:")) for url in requests), requests
     assert (SCREENSHOTS / "pages-account.png").stat().st_size > 10_000
+
+
+def test_docs_render_offline_from_installed_assets(service: Process) -> None:
+    """Swagger UI draws the operations with every request going to the service itself."""
+    requests: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(service.url) else route.abort()
+            ),
+        )
+        page.goto(f"{service.url}/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert any("/v1/score" in p for p in paths)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "docs.png"))
+    assert requests and all(url.startswith(service.url) for url in requests), requests
