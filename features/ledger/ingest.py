@@ -169,6 +169,7 @@ def load_ledger(
     """Ingest and return the valid ledger, failing if too many rows broke the contract."""
     result = ingest(source, mapping_path)
     result.check_bad_fraction(max_bad_fraction)
+    result.ledger.require_invoices()
     return result.ledger
 
 

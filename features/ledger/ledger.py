@@ -53,8 +53,14 @@ class Ledger:
             dates.append(self.payments["payment_date"].max())
         known = [d for d in dates if pd.notna(d)]
         if not known:
-            raise LedgerError("the ledger holds no valid invoices (its invoices table is empty)")
+            self.require_invoices()
         return pd.Timestamp(max(known))
+
+    def require_invoices(self) -> None:
+        """Raise :class:`LedgerError` when the ledger holds no valid invoice: no command can
+        work on it."""
+        if self.invoices.empty or self.invoices["issue_date"].isna().all():
+            raise LedgerError("the ledger holds no valid invoices (its invoices table is empty)")
 
     def default_as_of(self) -> pd.Timestamp:
         """The day commands and the API work as of unless told otherwise: the extraction date
