@@ -409,28 +409,18 @@ def payment_set(
     cutoff = pd.Timestamp(cutoff).normalize()
     history = history or History.from_ledger(ledger, grace_days)
     issued = ledger.invoices[ledger.invoices["issue_date"] <= cutoff]
-    targets = [issued.assign(as_of=issued["issue_date"])]
-    for days in snapshots:
-        day = issued["due_date"] + pd.Timedelta(days=days)
-        paid = issued["paid_date"]
-        still_open = (
-            (day > issued["issue_date"]) & (day <= cutoff) & ~(paid.notna() & (paid <= day))
-        )
-        targets.append(issued[still_open].assign(as_of=day[still_open]))
-    rows = pd.concat(targets, ignore_index=True)
+    rows = _snapshot_rows(issued, snapshots, until=cutoff)
     # a row paid on its own as-of day is not open then (the issue day of a cash sale)
     taken = time_to_pay(rows, cutoff)
     keep = (taken["days"] > 0).to_numpy()
     rows, taken = rows[keep].reset_index(drop=True), taken[keep].reset_index(drop=True)
-    features = history.features(rows)
-    per_invoice = rows.groupby("invoice_id", sort=False)["invoice_id"].transform("size")
-    return features.assign(
+    return history.features(rows).assign(
         issue_date=rows["issue_date"].to_numpy(),
         due_date=rows["due_date"].to_numpy(),
         paid_date=rows["paid_date"].to_numpy(),
         days=taken["days"].to_numpy(),
         paid=taken["paid"].to_numpy(),
-        weight=1.0 / per_invoice.to_numpy("float64"),
+        weight=_per_invoice_weight(rows),
     )
 
 
@@ -461,19 +451,34 @@ def training_set(
         late=labels.loc[known, "late"].astype(bool).to_numpy(),
         days_late=labels.loc[known, "days_late"].to_numpy(),
     )
-    targets = [matured.assign(as_of=matured["issue_date"])]
-    for days in snapshots:
-        day = matured["due_date"] - pd.Timedelta(days=days)
-        paid = matured["paid_date"]
-        still_open = (day > matured["issue_date"]) & ~(paid.notna() & (paid <= day))
-        targets.append(matured[still_open].assign(as_of=day[still_open]))
-    rows = pd.concat(targets, ignore_index=True) if len(targets) > 1 else targets[0]
-    features = history.features(rows)
-    per_invoice = rows.groupby("invoice_id", sort=False)["invoice_id"].transform("size")
-    return features.assign(
+    rows = _snapshot_rows(matured, tuple(-days for days in snapshots))
+    return history.features(rows).assign(
         issue_date=rows["issue_date"].to_numpy(),
         due_date=rows["due_date"].to_numpy(),
         late=rows["late"].to_numpy(),
         days_late=rows["days_late"].to_numpy(),
-        weight=1.0 / per_invoice.to_numpy("float64"),
+        weight=_per_invoice_weight(rows),
     )
+
+
+def _snapshot_rows(
+    invoices: pd.DataFrame, after_due: tuple[int, ...], until: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Each invoice as of its issue day, and as of each ``after_due`` day (days after its due
+    date; negative before) on which it was still open, after its issue day and (given
+    ``until``) not after ``until``."""
+    targets = [invoices.assign(as_of=invoices["issue_date"])]
+    paid = invoices["paid_date"]
+    for days in after_due:
+        day = invoices["due_date"] + pd.Timedelta(days=days)
+        still_open = (day > invoices["issue_date"]) & ~(paid.notna() & (paid <= day))
+        if until is not None:
+            still_open &= day <= until
+        targets.append(invoices[still_open].assign(as_of=day[still_open]))
+    return pd.concat(targets, ignore_index=True) if len(targets) > 1 else targets[0]
+
+
+def _per_invoice_weight(rows: pd.DataFrame) -> np.ndarray:
+    """1 / the invoice's rows: every invoice weighs 1 in all, however many snapshots it has."""
+    per_invoice = rows.groupby("invoice_id", sort=False)["invoice_id"].transform("size")
+    return 1.0 / per_invoice.to_numpy("float64")
