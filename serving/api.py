@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -16,7 +16,9 @@ from serving.schemas import (
     TEXT_PATTERN,
     ContactIn,
     ContactOut,
+    Day,
     Health,
+    Kpis,
     ModelOut,
     PathId,
     Problem,
@@ -175,6 +177,41 @@ def worklist(
         "model_version": str(first["model_version"]) if first else None,
         "items": items,
     }
+
+
+MAX_KPI_MONTHS = 120
+
+
+@v1.get("/kpis", response_model=Kpis)
+def kpis(
+    service: ServiceDep,
+    _: Reader,
+    start: Annotated[Day | None, Query(alias="from", description="first month")] = None,
+    end: Annotated[
+        Day | None, Query(alias="to", description="last day [default: extraction]")
+    ] = None,
+    dso_days: Annotated[int, Query(ge=1, le=730)] = 90,
+    by: Annotated[Literal["", "segment", "country"], Query(description="split by")] = "",
+) -> dict[str, Any]:
+    """AR KPIs of the served ledger at each month end: DSO, countback DSO, best possible DSO,
+    average days delinquent, CEI and aging; 422 for a range over ten years or backwards."""
+    if start and end and (end < start or (end - start).days > MAX_KPI_MONTHS * 31):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "to"),
+                    "msg": f"'to' must follow 'from' within {MAX_KPI_MONTHS} months",
+                    "type": "value_error",
+                }
+            ]
+        )
+    if service.history.ledger.invoices.empty:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "the service has no ledger to compute KPIs on"
+        )
+    frame = service.kpis(start, end, dso_days, by)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return {"dso_days": dso_days, "rows": rows}
 
 
 @v1.post(

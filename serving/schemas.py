@@ -322,6 +322,30 @@ class ModelOut(BaseModel):
     registry: str = Field(description="'ok', or why the registry could not be read")
 
 
+class KpiRow(BaseModel):
+    """The AR KPIs at one month end (``models.decisions.kpis``), point in time."""
+
+    as_of: date
+    group: str = Field(description="'all', or a value of the customer column asked for")
+    dso: float | None = Field(description="AR / sales of the last dso_days x dso_days")
+    best_possible_dso: float | None = Field(description="the same with the not-yet-due AR only")
+    add: float | None = Field(description="average days delinquent: DSO - best possible DSO")
+    countback_dso: float | None
+    cei: float | None = Field(description="collection effectiveness over the month, in %")
+    aging_current: float
+    aging_1_30: float
+    aging_31_60: float
+    aging_61_90: float
+    aging_over_90: float
+    total: float = Field(description="AR: everything still owed")
+    share_current: float | None
+
+
+class Kpis(BaseModel):
+    dso_days: int
+    rows: list[KpiRow]
+
+
 class Health(BaseModel):
     status: str
 

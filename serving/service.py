@@ -213,6 +213,18 @@ class Service:
         flags = self.store.flags(customer_ids=customers)
         return enforce_contact_rules(work, config, contacts, flags, end)
 
+    def kpis(
+        self, start: date | None, end: date | None, dso_days: int, by: str = ""
+    ) -> pd.DataFrame:
+        """The KPI trend of the served ledger, month end by month end (default: the last year
+        to the ledger's extraction date)."""
+        from models.decisions.kpis import kpi_trend
+
+        ledger = self.history.ledger
+        last = pd.Timestamp(end) if end else ledger.default_as_of()
+        first = pd.Timestamp(start) if start else last - pd.DateOffset(years=1)
+        return kpi_trend(ledger, first, last, dso_days, by)
+
     def treatments(self) -> frozenset[str]:
         """The treatments of the playbook in force (the worklist's ``treatment`` values)."""
         return frozenset(r.treatment for r in self.settings.worklist.config().rules)

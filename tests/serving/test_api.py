@@ -37,7 +37,7 @@ def invoice(customer: str = "C000001", **changes: Any) -> dict[str, Any]:
     }
 
 
-READS = ["/v1/model", "/v1/worklist"]
+READS = ["/v1/model", "/v1/worklist", "/v1/kpis"]
 
 
 @pytest.mark.parametrize("path", READS)
@@ -400,3 +400,20 @@ def test_contacts_for_unknown_customers_or_in_the_future_are_422(
         "/v1/contacts", json={"customer_id": served.customers[0], "channel": "phone"}, headers=h
     )
     assert now.status_code == 201
+
+
+def test_kpis_of_the_served_ledger_match_the_cli_formulas(
+    client: TestClient, served: Served
+) -> None:
+    from models.decisions.kpis import kpis_at
+
+    answer = client.get("/v1/kpis?from=2025-09-01&to=2025-11-30", headers=headers("viewer"))
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["rows"]
+    assert [r["as_of"] for r in rows] == ["2025-09-30", "2025-10-31", "2025-11-30"]
+    ledger = load_ledger(served.ledger)
+    expected = kpis_at(ledger, pd.Timestamp("2025-10-31"))
+    assert rows[1]["dso"] == pytest.approx(expected["dso"])
+    assert rows[1]["total"] == pytest.approx(expected["total"])
+    for bad in ("from=2025-12-01&to=2025-01-01", "from=1900-01-01&to=2199-12-31", "from=0"):
+        assert client.get(f"/v1/kpis?{bad}", headers=headers("viewer")).status_code == 422, bad
