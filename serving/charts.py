@@ -69,3 +69,55 @@ def bars_svg(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> 
         parts.append(f'<text x="{LABEL + value * scale + 6:.1f}" y="{y + 14}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def lines_svg(
+    title: str, labels: list[str], series: list[tuple[str, list[float], str]], unit: str = ""
+) -> str:
+    """A line per ``(name, values, colour)`` over the x ``labels``, with a legend and the last
+    value of each line written beside it."""
+    height, left, right, top, bottom = 260, 50, 110, 30, 40
+    values = [v for _, line, _ in series for v in line if v == v]  # NaN-free
+    high = max([1e-9, *values])
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def point(i: int, v: float) -> str:
+        return f"{left + i * step:.1f},{top + plot_h - v / high * plot_h:.1f}"
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">',
+        f'<text x="{left}" y="14" fill="#555">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{high:,.0f}{unit}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
+    ]
+    for i, label in enumerate(labels):
+        if len(labels) <= 12 or i % max(1, len(labels) // 12) == 0:
+            x = left + i * step
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - 20}" text-anchor="middle">{escape(label)}</text>'
+            )
+    for k, (name, line, colour) in enumerate(series):
+        shown = [(i, v) for i, v in enumerate(line) if v == v]
+        if not shown:
+            continue
+        path = " ".join(point(i, v) for i, v in shown)
+        parts.append(
+            f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2" '
+            f'points="{path}"><title>{escape(name)}</title></polyline>'
+        )
+        last_i, last_v = shown[-1]
+        x, y = (float(c) for c in point(last_i, last_v).split(","))
+        parts.append(
+            f'<text x="{x + 6:.1f}" y="{y + 4:.1f}" fill="{colour}">'
+            f"{escape(name)} {last_v:,.1f}{unit}</text>"
+        )
+        parts.append(
+            f'<rect x="{left + 130 * k}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 130 * k + 14}" y="{height - 3}">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

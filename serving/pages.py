@@ -10,7 +10,7 @@ import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from serving.charts import waterfall_svg
+from serving.charts import RAISE, TOTAL, bars_svg, lines_svg, waterfall_svg
 from serving.deps import ServiceDep
 from serving.formats import add_filters
 from serving.report import overdue_facts
@@ -197,4 +197,49 @@ def model(request: Request, service: ServiceDep) -> Response:
         served=served,
         info=served.info,
         registry=service.champion.registry_error or "ok",
+    )
+
+
+@router.get("/kpis")
+def kpis(request: Request, service: ServiceDep) -> Response:
+    """The AR KPIs of the served ledger over its last year: DSO lines, aging bars, the table."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    if service.history.ledger.invoices.empty:
+        message = "the service has no ledger to compute KPIs on (set PRECOLLECT_API_LEDGER)"
+        return render("missing.html", 404, who=who, customer_id=None, message=message)
+    dso_days = 90
+    trend = service.kpis(None, None, dso_days)
+    trend = trend[trend["group"] == "all"]
+    labels = [d.strftime("%Y-%m") for d in trend["as_of"]]
+    dso_chart = lines_svg(
+        "days sales outstanding",
+        labels,
+        [
+            ("DSO", trend["dso"].tolist(), TOTAL),
+            ("best possible", trend["best_possible_dso"].tolist(), "#27ae60"),
+            ("countback", trend["countback_dso"].tolist(), "#8e44ad"),
+        ],
+        " d",
+    )
+    last = trend.iloc[-1]
+    buckets = [("current", "current"), ("1_30", "1-30"), ("31_60", "31-60")]
+    buckets += [("61_90", "61-90"), ("over_90", "over 90")]
+    aging_chart = bars_svg(
+        f"open amount by days past due on {last['as_of']:%Y-%m-%d}",
+        [
+            (label, float(last[f"aging_{key}"]), TOTAL if key == "current" else RAISE)
+            for key, label in buckets
+        ],
+    )
+    return render(
+        "kpis.html",
+        who=who,
+        rows=trend.to_dict("records"),
+        first=labels[0],
+        last=labels[-1],
+        dso_days=dso_days,
+        dso_chart=dso_chart,
+        aging_chart=aging_chart,
     )

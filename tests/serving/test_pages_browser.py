@@ -67,6 +67,14 @@ def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:
         assert page.locator("#plots img").count() >= 3
         page.screenshot(path=str(SCREENSHOTS / "pages-model.png"), full_page=True)
 
+        page.click("text=KPIs")
+        page.wait_for_url("**/pages/kpis")
+        assert page.locator("tr.kpi-row").count() >= 12  # a year of month ends
+        assert page.locator("#dso-chart polyline.series").count() == 3
+        assert page.locator("#aging-chart svg rect").count() == 5
+        assert "nan" not in page.inner_text("#kpis").lower()
+        page.screenshot(path=str(SCREENSHOTS / "pages-kpis.png"), full_page=True)
+
         page.click("text=Sign out")
         page.wait_for_url("**/pages/login")
         page.goto(f"{service.url}/pages/accounts")
