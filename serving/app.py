@@ -131,5 +131,9 @@ def create_app(settings: Settings | None = None, build: Builder = build_service)
         same_site="strict",
         https_only=api_settings.mode == "production",
     )
-    app.add_middleware(Guard, max_body_bytes=api_settings.max_body_bytes)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=api_settings.max_body_bytes,
+        production=api_settings.mode == "production",
+    )
     return app

@@ -314,3 +314,28 @@ def test_an_erased_customer_is_gone_from_the_store_and_the_running_api(
     assert audit["erased_by"].tolist()[-1] == "admin-1" and audit["customers"].tolist() == [1, 1]
     assert audit["rows"].tolist()[0] == sum(before.values())
     assert not audit.astype(str).apply(lambda c: c.str.contains(by_cli)).any().any()
+
+
+def test_every_answer_carries_the_security_headers(service: Process) -> None:
+    with httpx.Client(base_url=service.url, timeout=30) as http:
+        answers = [
+            http.get("/v1/model", headers=headers("viewer")),
+            http.get("/v1/model"),  # 401
+            http.get("/healthz"),
+            http.get("/pages/login"),
+        ]
+        asset = http.get("/docs-assets/swagger-ui.css")
+    for answer in answers:
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], answer.url
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in answer.headers  # development: no TLS assumed
+    assert asset.status_code == 200 and "no-store" not in asset.headers.get("cache-control", "")
+    assert answers[1].status_code == 401
+
+
+def test_production_answers_add_hsts() -> None:
+    from serving.middleware import HSTS, security_headers
+
+    assert HSTS in security_headers("/v1/model", production=True)
+    assert HSTS not in security_headers("/v1/model", production=False)
