@@ -17,6 +17,7 @@ from serving.schemas import (
     ContactIn,
     ContactOut,
     Day,
+    ErasureOut,
     Health,
     Kpis,
     ModelOut,
@@ -30,6 +31,7 @@ from serving.schemas import (
     StoredInvoice,
     Worklist,
 )
+from serving.store.store import OUTSIDE_THE_STORE
 from serving.views import account_record
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -239,6 +241,14 @@ def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> Conta
         recorded_by=who.name,
     )
     return ContactOut(contact_id=contact_id)
+
+
+@v1.delete("/customers/{customer_id}", response_model=ErasureOut)
+def erase_customer(customer_id: PathId, service: ServiceDep, who: Admin) -> ErasureOut:
+    """Erase a customer from every store table; the cached views drop it at once."""
+    rows = service.store.erase([customer_id], erased_by=who.name)
+    service.view.refresh()
+    return ErasureOut(rows=rows, outside_the_store=list(OUTSIDE_THE_STORE))
 
 
 @v1.post("/admin/reload", response_model=ReloadOut)

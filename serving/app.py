@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
 from serving import api, pages
-from serving.balance import worker_counts
+from serving.balance import follow_parent, worker_counts
 from serving.middleware import Guard
 from serving.redact import loggable
 from serving.security import HEADER, READ, authorize, principal_of
@@ -84,6 +84,7 @@ def _offline_docs(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, build: Builder = build_service) -> FastAPI:
     """The service app; ``build`` makes the :class:`Service` at start-up (tests may swap it)."""
+    follow_parent()  # a worker of ``precollect serve --workers N`` ends with its parent
     settings = settings or Settings()
     api_settings = settings.api
 
@@ -130,5 +131,9 @@ def create_app(settings: Settings | None = None, build: Builder = build_service)
         same_site="strict",
         https_only=api_settings.mode == "production",
     )
-    app.add_middleware(Guard, max_body_bytes=api_settings.max_body_bytes)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=api_settings.max_body_bytes,
+        production=api_settings.mode == "production",
+    )
     return app

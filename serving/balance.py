@@ -15,15 +15,27 @@ connection settles on another worker. Requests are never refused or cut short.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import os
+import shutil
+import signal
 import struct
+import sys
+import threading
 import time
 from functools import cache
 from pathlib import Path
 
 FOLDER_ENV = "PRECOLLECT_WORKER_COUNTS"
 """Where the workers' count files live; set by ``precollect serve`` when it starts workers."""
+PARENT_ENV = "PRECOLLECT_SERVE_PARENT"
+"""The pid of the ``precollect serve`` process whose workers end when it does."""
+FOLDER_PREFIX = "precollect-workers-"
+"""Count folders are named ``precollect-workers-<parent pid>-<random>``."""
+PARENT_CHECK_SECONDS = 0.5
+"""How often a worker checks that its parent is still the process that started it."""
+_PR_SET_PDEATHSIG = 1
 REFRESH_SECONDS = 0.1
 """How often a worker looks for other workers' files (started, restarted or gone)."""
 _COUNT = struct.Struct("q")
@@ -111,3 +123,60 @@ def worker_counts() -> ConnectionCounts | None:
     if folder and Path(folder).is_dir():
         return ConnectionCounts(Path(folder))
     return None
+
+
+def folder_prefix(parent: int) -> str:
+    """The name prefix of the count folder of the ``precollect serve`` process ``parent``."""
+    return f"{FOLDER_PREFIX}{parent}-"
+
+
+def remove_stale_folders(where: Path) -> list[Path]:
+    """Remove the count folders under ``where`` left by a ``precollect serve`` that was killed.
+
+    A folder is stale when the parent named in it is gone, or (a folder of an older release,
+    with no parent in its name) when none of its workers is alive.
+    """
+    removed = []
+    for folder in where.glob(f"{FOLDER_PREFIX}*"):
+        owner = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if owner.isdigit():
+            stale = not _alive(int(owner))
+        else:
+            workers = [p for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+            stale = not any(_alive(int(p.name)) for p in workers)
+        if stale and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _death_signal(sig: int) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@cache
+def follow_parent() -> bool:
+    """In a worker of ``precollect serve --workers N``: end (SIGTERM) when the parent dies.
+
+    The kernel's parent-death signal does it at once; a thread that watches the parent pid is
+    the fallback (another OS, or a parent that died before the signal was asked for). Without
+    this, a ``kill -9`` of the parent leaves the workers serving, holding the port. Returns
+    whether this process is such a worker.
+    """
+    expected = os.environ.get(PARENT_ENV, "")
+    if not expected.isdigit() or int(expected) == os.getpid():
+        return False
+    parent = int(expected)
+    _death_signal(signal.SIGTERM)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections.abc import Mapping
 
 import orjson
 from fastapi import HTTPException, status
@@ -33,24 +34,48 @@ def too_large(limit: int) -> HTTPException:
     )
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+]
+NO_STORE = (b"cache-control", b"no-store")
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+STATIC = "/docs-assets"
+"""Swagger UI's files: the one path that may be cached."""
+
+
+def security_headers(path: str, production: bool) -> list[tuple[bytes, bytes]]:
+    """Headers of every response: no framing or sniffing, no caching of answers, and HSTS in
+    production (where TLS is in front)."""
+    out = list(SECURITY_HEADERS)
+    if not path.startswith(STATIC):
+        out.append(NO_STORE)
+    if production:
+        out.append(HSTS)
+    return out
+
+
 class Guard:
     """Pure ASGI middleware around the whole app."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, production: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.production = production
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        extra = security_headers(scope.get("path", ""), self.production)
         request_id = headers.get(REQUEST_ID.encode(), b"").decode("latin-1")[:64]
         request_id = request_id or new_request_id()
         limit = self.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_json(send, 413, {"detail": str(too_large(limit).detail)}, request_id)
+            body = {"detail": str(too_large(limit).detail)}
+            await _send_json(send, 413, body, [*extra, (REQUEST_ID.encode(), request_id.encode())])
             return
         received = 0
         started = False
@@ -70,6 +95,7 @@ class Guard:
                 started = True
                 message["headers"] = [
                     *message.get("headers", []),
+                    *extra,
                     (REQUEST_ID.encode(), request_id.encode()),
                 ]
             await send(message)
@@ -86,10 +112,14 @@ class Guard:
             )
             if not started:
                 body = {"detail": "internal error", "request_id": request_id}
-                await _send_json(send, 500, body, request_id)
+                await _send_json(
+                    send, 500, body, [*extra, (REQUEST_ID.encode(), request_id.encode())]
+                )
 
 
-async def _send_json(send: Send, code: int, body: dict[str, object], request_id: str) -> None:
+async def _send_json(
+    send: Send, code: int, body: Mapping[str, object], headers: list[tuple[bytes, bytes]]
+) -> None:
     payload = orjson.dumps(body)
     await send(
         {
@@ -98,7 +128,7 @@ async def _send_json(send: Send, code: int, body: dict[str, object], request_id:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                (REQUEST_ID.encode(), request_id.encode()),
+                *headers,
             ],
         }
     )

@@ -363,6 +363,11 @@ class Problem(BaseModel):
     detail: Any
 
 
+class ErasureOut(BaseModel):
+    rows: dict[str, int] = Field(description="rows deleted, by store table")
+    outside_the_store: list[str] = Field(description="what the erasure cannot reach")
+
+
 class ReloadOut(BaseModel):
     model_version: str | None
     swapped: bool

@@ -11,11 +11,18 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from serving.balance import FOLDER_ENV, worker_counts
+from serving.balance import (
+    FOLDER_ENV,
+    PARENT_ENV,
+    folder_prefix,
+    remove_stale_folders,
+    worker_counts,
+)
 
 FACTORY = "serving.app:create_app"
 
@@ -97,18 +104,24 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     # one request's booster call is tiny: OpenMP threads cost more than they save, and
     # concurrency comes from requests (and workers) instead
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if workers > 1:
+        os.environ[PARENT_ENV] = str(os.getpid())  # the workers end when this process does
     with _worker_counts_folder(workers):
         _run_uvicorn(host, port, workers)
 
 
 @contextlib.contextmanager
 def _worker_counts_folder(workers: int) -> Iterator[None]:
-    """A shared-memory folder for the workers' connection counts (:mod:`serving.balance`)."""
+    """A shared-memory folder for the workers' connection counts (:mod:`serving.balance`).
+
+    It is removed when this process ends; one left by a killed run is removed at the next start.
+    """
+    shm = Path("/dev/shm") if os.path.isdir("/dev/shm") else Path(tempfile.gettempdir())
+    remove_stale_folders(shm)
     if workers < 2 or os.environ.get(FOLDER_ENV):
         yield
         return
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    folder = tempfile.mkdtemp(prefix="precollect-workers-", dir=shm)
+    folder = tempfile.mkdtemp(prefix=folder_prefix(os.getpid()), dir=shm)
     os.environ[FOLDER_ENV] = folder  # the spawned workers inherit it
     try:
         yield

@@ -47,7 +47,7 @@ def account_record(row: dict[str, Any]) -> dict[str, Any]:
 class BatchView:
     """One batch's frames, with each account's treatment and segment, and its responses."""
 
-    key: tuple[date, str, Any]
+    key: tuple[Any, ...]
     as_of: date
     model_version: str
     p_base: float
@@ -55,6 +55,16 @@ class BatchView:
     invoices: pd.DataFrame
     reasons: pd.DataFrame
     account_json: dict[str, bytes] = field(repr=False)
+
+    @staticmethod
+    def key_of(batch: dict[str, Any]) -> tuple[Any, ...]:
+        """What identifies a loaded view: the batch, and the erasures applied when it loaded."""
+        return (
+            batch["as_of"],
+            str(batch["model_version"]),
+            batch["created_at"],
+            batch.get("erasure"),
+        )
 
     @classmethod
     def load(cls, store: ScoreStore, batch: dict[str, Any]) -> BatchView:
@@ -78,7 +88,7 @@ class BatchView:
             for row in accounts.to_dict("records")
         }
         return cls(
-            key=(batch["as_of"], str(batch["model_version"]), batch["created_at"]),
+            key=cls.key_of(batch),
             as_of=batch["as_of"],
             model_version=str(batch["model_version"]),
             p_base=float(batch["p_base"]),
@@ -109,7 +119,9 @@ class StoreView:
                 batch = self.store.latest_batch()
                 if batch is None:
                     return False
-                key = (batch["as_of"], str(batch["model_version"]), batch["created_at"])
+                # an erasure changes the batch's rows in place: it reloads the view too
+                batch = {**batch, "erasure": self.store.last_erasure()}
+                key = BatchView.key_of(batch)
                 if self._view is not None and self._view.key == key:
                     return False
                 self._view = BatchView.load(self.store, batch)

@@ -144,10 +144,10 @@ class Process:
 
 
 def start_service(
-    env: dict[str, str], log: Path, workers: int = 1, timeout: float = 120
+    env: dict[str, str], log: Path, workers: int = 1, timeout: float = 120, port: int | None = None
 ) -> Process:
-    """``precollect serve`` on a free port; returns once ``/healthz`` answers."""
-    port = free_port()
+    """``precollect serve`` on ``port`` (a free one by default); returns once ``/healthz`` answers."""
+    port = port or free_port()
     command = [
         sys.executable,
         "-c",

@@ -104,6 +104,27 @@ NEEDED = frozenset(f.needs for f in FEATURES if f.needs)
 """The optional columns and tables whose presence changes a model's features."""
 
 
+def synthetic_example(frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """Rows with ``frame``'s columns and dtypes and made-up values, for MLflow's input example:
+    no ledger row is logged with the model."""
+    out: dict[str, Any] = {}
+    for name, column in frame.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            levels = list(column.cat.categories)
+            picked = [levels[i % len(levels)] if levels else None for i in range(rows)]
+            out[str(name)] = pd.Categorical(picked, categories=column.cat.categories)
+        elif pd.api.types.is_bool_dtype(column.dtype):
+            out[str(name)] = pd.Series([i % 2 == 0 for i in range(rows)], dtype=column.dtype)
+        elif pd.api.types.is_numeric_dtype(column.dtype):
+            out[str(name)] = pd.Series(range(rows), dtype=column.dtype)
+        elif pd.api.types.is_datetime64_any_dtype(column.dtype):
+            days = pd.to_timedelta(range(rows), unit="D")
+            out[str(name)] = pd.Series(pd.Timestamp("2000-01-01") + days).astype(column.dtype)
+        else:
+            out[str(name)] = pd.Series([f"example-{i}" for i in range(rows)], dtype=column.dtype)
+    return pd.DataFrame(out, columns=frame.columns)
+
+
 def log_training_run(
     result: TrainingResult,
     *,
@@ -174,7 +195,7 @@ def log_training_run(
         },
         "metrics.json",
     )
-    example = result.test[result.model.features].head(5).reset_index(drop=True)
+    example = synthetic_example(result.test[result.model.features])
     output = LatePaymentPyfunc(result.model).predict(None, example)
     info = mlflow.pyfunc.log_model(
         name="model",

@@ -7,6 +7,7 @@ previous batch as it was. Readers never see half a batch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,13 @@ STATEMENT_TIMEOUT = 10.0
 MAX_IN_LIST = 1_000
 """Filters on more ids than this read every row instead (SQLite limits bound parameters)."""
 Progress = Callable[[int], None]
+OUTSIDE_THE_STORE = (
+    "files written with --out (score, worklist and export files)",
+    "reports already written (precollect report and its HTML files)",
+    "MLflow runs and artifacts (evaluation plots; models trained on the ledger)",
+    "the ledger files themselves, and copies made of them",
+)
+"""What an erasure of the store cannot reach: erase these by hand."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,6 +77,11 @@ def make_engine(
 
         sa.event.listen(engine, "connect", _statement_timeout)
     return engine
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), MAX_IN_LIST):
+        yield values[start : start + MAX_IN_LIST]
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> Iterator[list[dict[str, Any]]]:
@@ -415,6 +428,64 @@ class ScoreStore:
             )
             for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
                 connection.execute(table.insert(), chunk)
+
+    # -- erasure --------------------------------------------------------------------------------
+
+    def erase(self, customer_ids: list[str], erased_by: str) -> dict[str, int]:
+        """Delete every row of these customers from every table, in one transaction.
+
+        Tables are found from :mod:`serving.store.tables`: each with a ``customer_id`` column,
+        and the reasons of the customers' accounts and invoices. An audit row (who, when, how
+        many rows; no ids) is written in the same transaction. Returns rows deleted by table.
+        """
+        ids = sorted(set(customer_ids))
+        deleted: dict[str, int] = {}
+        with self.engine.begin() as connection:
+            scored = tables.invoice_scores
+            invoices = [
+                row[0]
+                for chunk in _chunks(ids)
+                for row in connection.execute(
+                    sa.select(scored.c.invoice_id).distinct().where(scored.c.customer_id.in_(chunk))
+                )
+            ]
+            reasons = tables.reasons
+            for level, keys in (("account", ids), ("invoice", invoices)):
+                for chunk in _chunks(keys):
+                    result = connection.execute(
+                        reasons.delete().where(reasons.c.level == level, reasons.c.key.in_(chunk))
+                    )
+                    deleted[reasons.name] = deleted.get(reasons.name, 0) + result.rowcount
+            for table in tables.metadata.sorted_tables:
+                if "customer_id" not in table.c:
+                    continue
+                for chunk in _chunks(ids):
+                    result = connection.execute(
+                        table.delete().where(table.c.customer_id.in_(chunk))
+                    )
+                    deleted[table.name] = deleted.get(table.name, 0) + result.rowcount
+            connection.execute(
+                tables.erasures.insert().values(
+                    erased_at=datetime.now(UTC),
+                    erased_by=erased_by[:64],
+                    customers=len(ids),
+                    rows=sum(deleted.values()),
+                    tables=json.dumps(deleted, sort_keys=True),
+                )
+            )
+        return deleted
+
+    def erasures(self) -> pd.DataFrame:
+        """The erasure audit trail, oldest first."""
+        with self.engine.connect() as connection:
+            query = sa.select(tables.erasures).order_by(tables.erasures.c.erasure_id)
+            return pd.read_sql(query, connection)
+
+    def last_erasure(self) -> int:
+        """The id of the latest erasure (0 before any): cached views reload when it moves."""
+        with self.engine.connect() as connection:
+            value = connection.execute(sa.select(sa.func.max(tables.erasures.c.erasure_id)))
+            return int(value.scalar() or 0)
 
     def flags(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         query = sa.select(tables.customer_flags)

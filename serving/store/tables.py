@@ -129,4 +129,19 @@ customer_flags = sa.Table(
     sa.Column("queue", sa.String(64)),
 )
 
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("erasure_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("erased_by", sa.String(64), nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("tables", sa.Text, nullable=False),
+)
+"""The audit trail of erasures: who, when, how many rows of which table; never whose."""
+
 BATCH_TABLES = (invoice_scores, account_scores, reasons)
+WITHOUT_CUSTOMER_DATA = (batches, erasures)
+"""Tables that hold no customer's data; every other table is erased by its ``customer_id``
+column, and ``reasons`` by the ``key`` of the customer's account and invoices."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -14,7 +17,7 @@ import httpx
 import pytest
 from service_helpers import KEYS, Served, headers, start_service, stop_service
 
-from serving.balance import ConnectionCounts
+from serving.balance import ConnectionCounts, folder_prefix
 
 
 def test_a_worker_above_the_least_loaded_one_sheds(tmp_path: Path) -> None:
@@ -99,3 +102,71 @@ def _pages_over_new_connections(url: str) -> list[int]:
         with httpx.Client(base_url=url, timeout=30, cookies=cookies) as fresh:
             statuses.append(fresh.get("/pages/accounts", follow_redirects=False).status_code)
     return statuses
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (an orphan's reaper may be slow)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not sys.platform.startswith("linux") and _signalled(pid)
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _signalled(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.slow
+def test_workers_end_with_a_killed_parent_and_the_port_is_free_again(
+    served: Served, tmp_path: Path
+) -> None:
+    env = served.env(PRECOLLECT_API_POLL_SECONDS="30")
+    process = start_service(env, tmp_path / "first.log", workers=2)
+    restarted = None
+    try:
+        parent = process.proc.pid
+        shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+        deadline = time.monotonic() + 120
+        folders: list[Path] = []
+        while time.monotonic() < deadline:
+            folders = list(shm.glob(f"{folder_prefix(parent)}*"))
+            if folders and len([p for p in folders[0].iterdir() if p.name.isdigit()]) == 2:
+                break  # both workers up
+            time.sleep(0.2)
+        workers = [int(p.name) for p in folders[0].iterdir() if p.name.isdigit()]
+        assert len(workers) == 2 and parent not in workers
+
+        os.kill(parent, signal.SIGKILL)  # the parent only: its workers are not signalled
+        killed = time.monotonic()
+        process.proc.wait(timeout=10)
+        while any(map(_running, workers)) and time.monotonic() - killed < 10:
+            time.sleep(0.1)
+        assert not any(map(_running, workers)), "workers outlived their parent"
+        port = int(process.url.rsplit(":", 1)[1])
+        assert _port_free(port) and time.monotonic() - killed < 10
+        assert folders[0].exists()  # a kill -9 leaves it; the next start removes it
+
+        restarted = start_service(env, tmp_path / "second.log", workers=2, port=port)
+        assert httpx.get(f"{restarted.url}/healthz", timeout=10).status_code == 200
+        assert not folders[0].exists()
+    finally:
+        stop_service(process)
+        if restarted is not None:
+            stop_service(restarted)
+    assert restarted is not None
+    assert not list(shm.glob(f"{folder_prefix(restarted.proc.pid)}*"))  # a clean stop removes it

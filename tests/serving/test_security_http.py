@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def copy_store(source_url: str, target_url: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def on_each_store(
     request: pytest.FixtureRequest, served: Served, tmp_path: Path, unique_name: str
-) -> Iterator[Process]:
+) -> Iterator[tuple[Process, dict[str, str]]]:
     """A service on a copy of the stored batch: a SQLite file, or a PostgreSQL schema."""
     import sqlalchemy as sa
     from conftest import PG_URL
@@ -166,7 +167,7 @@ def on_each_store(
     copy_store(served.store_url, url)
     env = served.env(PRECOLLECT_DATABASE_URL=url)
     process = start_service(env, tmp_path / "service.log", timeout=180)
-    yield process
+    yield process, env
     stop_service(process)
     if request.param == "postgresql":
         with sa.create_engine(PG_URL).begin() as conn:
@@ -174,10 +175,11 @@ def on_each_store(
 
 
 def test_control_characters_in_ids_are_refused_with_422(
-    on_each_store: Process, served: Served
+    on_each_store: tuple[Process, dict[str, str]], served: Served
 ) -> None:
+    service, _ = on_each_store
     account = served.account_ids[0]
-    with httpx.Client(base_url=on_each_store.url, timeout=30, headers=headers("admin")) as http:
+    with httpx.Client(base_url=service.url, timeout=30, headers=headers("admin")) as http:
         assert http.get(f"/v1/accounts/{account}").status_code == 200  # the store is there
         for bad in ("a%00b", "a%0Ab", "%1B%5B31m", "a%7Fb"):
             for path in (f"/v1/invoices/{bad}", f"/v1/accounts/{bad}", f"/pages/accounts/{bad}"):
@@ -195,7 +197,7 @@ def test_control_characters_in_ids_are_refused_with_422(
             assert posted.status_code == 422, (body, posted.status_code, posted.text[:200])
         assert http.get(f"/v1/accounts/{account}").status_code == 200
         assert http.get("/readyz").status_code == 200
-    log = on_each_store.log.read_bytes()
+    log = service.log.read_bytes()
     assert b"\x00" not in log and b"\x1b" not in log and b"Traceback" not in log
 
 
@@ -237,3 +239,103 @@ def test_a_store_that_never_answers_costs_seconds_not_minutes(
         finally:
             stop_service(process)
     assert startup < 60, startup  # it took 4 min 40 s without a connect timeout
+
+
+def _stored_rows(url: str, customer: str) -> dict[str, int]:
+    """Rows of ``customer`` left in each table (reasons: of its account and invoices)."""
+    import sqlalchemy as sa
+
+    from serving.store import tables
+    from serving.store.store import ScoreStore
+
+    store = ScoreStore(url)
+    out = {}
+    with store.engine.connect() as connection:
+        scored = tables.invoice_scores
+        invoices = sa.select(scored.c.invoice_id).where(scored.c.customer_id == customer)
+        reasons = tables.reasons
+        out["reasons"] = connection.execute(
+            sa.select(sa.func.count()).where(
+                ((reasons.c.level == "account") & (reasons.c.key == customer))
+                | ((reasons.c.level == "invoice") & reasons.c.key.in_(invoices))
+            )
+        ).scalar_one()
+        for table in tables.metadata.sorted_tables:
+            if "customer_id" in table.c:
+                count = sa.select(sa.func.count()).where(table.c.customer_id == customer)
+                out[table.name] = connection.execute(count.select_from(table)).scalar_one()
+    store.engine.dispose()
+    return out
+
+
+def test_an_erased_customer_is_gone_from_the_store_and_the_running_api(
+    on_each_store: tuple[Process, dict[str, str]], served: Served, tmp_path: Path
+) -> None:
+    from service_helpers import run_cli
+
+    from serving.store.store import ScoreStore
+
+    service, env = on_each_store
+    url = env["PRECOLLECT_DATABASE_URL"]
+    by_cli, by_api, kept = served.account_ids[:3]
+    with httpx.Client(base_url=service.url, timeout=30, headers=headers("admin")) as http:
+        for customer in (by_cli, by_api):
+            assert http.get(f"/v1/accounts/{customer}").status_code == 200
+            posted = http.post("/v1/contacts", json={"customer_id": customer, "channel": "phone"})
+            assert posted.status_code == 201, posted.text
+        flags = tmp_path / "flags.csv"
+        flags.write_text(f"customer_id,do_not_contact\n{by_cli},yes\n{by_api},no\n")
+        assert run_cli(env, "import-flags", str(flags)).returncode == 0
+        before = _stored_rows(url, by_cli)
+        assert all(before.values()), before  # every table holds some of its rows
+
+        erased = run_cli(env, "erase", "--customer", by_cli)
+        assert erased.returncode == 0, erased.stderr
+        said = erased.stdout + erased.stderr
+        assert f"{sum(before.values()):,} rows" in said
+        assert "--out" in said and "MLflow" in said  # what it cannot reach
+        deadline = time.monotonic() + 30  # the service's poller sees the erasure
+        while http.get(f"/v1/accounts/{by_cli}").status_code != 404:
+            assert time.monotonic() < deadline, "the erased account is still served"
+            time.sleep(0.2)
+
+        deleted = http.delete(f"/v1/customers/{by_api}")
+        assert deleted.status_code == 200, deleted.text
+        assert deleted.json()["rows"]["account_scores"] >= 1
+        assert http.get(f"/v1/accounts/{by_api}").status_code == 404  # at once
+        assert http.delete(f"/v1/customers/{kept}", headers=headers("viewer")).status_code == 403
+        items = http.get("/v1/worklist").json()["items"]
+        assert not {by_cli, by_api} & {i["customer_id"] for i in items}
+        assert http.get(f"/v1/accounts/{kept}").status_code == 200
+    assert not any(_stored_rows(url, by_cli).values())
+    assert not any(_stored_rows(url, by_api).values())
+    assert all(_stored_rows(url, kept)[t] for t in ("account_scores", "invoice_scores"))
+    audit = ScoreStore(url).erasures()
+    assert audit["erased_by"].tolist()[-1] == "admin-1" and audit["customers"].tolist() == [1, 1]
+    assert audit["rows"].tolist()[0] == sum(before.values())
+    assert not audit.astype(str).apply(lambda c: c.str.contains(by_cli)).any().any()
+
+
+def test_every_answer_carries_the_security_headers(service: Process) -> None:
+    with httpx.Client(base_url=service.url, timeout=30) as http:
+        answers = [
+            http.get("/v1/model", headers=headers("viewer")),
+            http.get("/v1/model"),  # 401
+            http.get("/healthz"),
+            http.get("/pages/login"),
+        ]
+        asset = http.get("/docs-assets/swagger-ui.css")
+    for answer in answers:
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], answer.url
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in answer.headers  # development: no TLS assumed
+    assert asset.status_code == 200 and "no-store" not in asset.headers.get("cache-control", "")
+    assert answers[1].status_code == 401
+
+
+def test_production_answers_add_hsts() -> None:
+    from serving.middleware import HSTS, security_headers
+
+    assert HSTS in security_headers("/v1/model", production=True)
+    assert HSTS not in security_headers("/v1/model", production=False)

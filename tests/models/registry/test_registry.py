@@ -105,3 +105,22 @@ def test_two_parallel_promotions_leave_one_champion(two_versions: tuple[str, lis
     assert sorted(outcomes.values()) == [False, True]
     winner = next(v for v, won in outcomes.items() if won)
     assert registry.alias_version(name) == winner
+
+
+def test_the_input_example_has_the_columns_and_dtypes_but_no_ledger_row() -> None:
+    from models.registry.registry import synthetic_example
+
+    real = pd.DataFrame(
+        {
+            "amount": [1234.5, 99.0],
+            "open_invoices": pd.Series([3, 7], dtype="int64"),
+            "segment": pd.Categorical(["retail", "wholesale"]),
+            "disputed": [True, False],
+        }
+    )
+    example = synthetic_example(real)
+    assert list(example.columns) == list(real.columns) and len(example) == 5
+    assert example.dtypes.to_dict() == real.dtypes.to_dict()
+    rows = {tuple(r) for r in real.itertuples(index=False)}
+    assert not rows & {tuple(r) for r in example.itertuples(index=False)}
+    assert not set(example["amount"]) & set(real["amount"])

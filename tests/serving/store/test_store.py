@@ -182,3 +182,11 @@ def test_importing_contacts_twice_records_them_once(store_url: str) -> None:
     assert store.record_contacts(frame, recorded_by="csv import") == (3, 0)
     assert store.record_contacts(frame, recorded_by="csv import") == (0, 3)
     assert len(store.contacts()) == 3
+
+
+def test_every_table_is_erasable_by_customer_or_holds_no_customer_data() -> None:
+    from serving.store import tables
+
+    for table in tables.metadata.sorted_tables:
+        erasable = "customer_id" in table.c or table is tables.reasons
+        assert erasable or table in tables.WITHOUT_CUSTOMER_DATA, table.name
