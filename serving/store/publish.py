@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.ledger.errors import LedgerError
 from features.ledger.ledger import Ledger
 from models.decisions.frames import ScoredInvoices, columns
 from models.decisions.playbook import WorklistConfig
@@ -41,6 +42,12 @@ def score_and_store(
     """Score and explain the invoices open at ``as_of``, store the batch, build the worklist;
     with ``pay_model``, the scores file also carries each invoice's pay dates."""
     batch = score_ledger(ledger, as_of, model, model_version, pay_model=pay_model)
+    if batch.invoices.empty:
+        raise LedgerError(
+            f"no invoice is open at {pd.Timestamp(as_of).date()}: nothing to score (the ledger's "
+            f"last event is on {ledger.last_date().date()}; choose --as-of, or set "
+            "extracted_at in the ledger's mapping)"
+        )
     store.migrate()
     store.write_scored(batch)
     work = rebuild_worklist(
