@@ -253,7 +253,7 @@ def train(
     from dataclasses import replace
 
     from models.training.fit import TrainParams
-    from pipelines.train import TrainRequest, train_flow
+    from pipelines.train import TrainRequest, run_train
 
     training = settings().training
     policy = training.policy()
@@ -279,8 +279,8 @@ def train(
         model_name=model_name,
     )
     try:
-        with console.status("training (Prefect flow 'train')"):
-            summary = train_flow(request)
+        with console.status("training"):
+            summary = run_train(request)
     except (LedgerError, ContractViolation, ValueError) as exc:
         raise fail(str(exc)) from None
     print_metrics(summary["metrics"])
@@ -470,7 +470,7 @@ def score(
 
     use_local_defaults()
     from models.decisions.playbook import PlaybookError
-    from pipelines.score import ScoreRequest, score_flow
+    from pipelines.score import ScoreRequest, run_score
 
     current = settings()
     alias = model_alias or current.model_alias
@@ -485,8 +485,8 @@ def score(
         playbook=playbook,
     )
     try:
-        with console.status("scoring (Prefect flow 'score')"), store_failures(current.store_url):
-            summary = score_flow(request)
+        with console.status("scoring"), store_failures(current.store_url):
+            summary = run_score(request)
     except (LedgerError, ContractViolation, LedgerMismatch, PlaybookError) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
