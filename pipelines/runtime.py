@@ -58,13 +58,26 @@ def hidden(location: str) -> str:
 
 def revealed(location: str) -> str:
     """The location :func:`hidden` was given (others as they are)."""
-    found = _REVEALED.get(location)
+    found = _REVEALED.get(location) or _configured(location)
     if found is None and "://" in location and ":***@" in location:
         raise ValueError(
             "the ledger URL's password is not known to this process: start the flow with "
-            "precollect (or pass the URL through pipelines.runtime.hidden first)"
+            "precollect (or pass the URL through pipelines.runtime.hidden first), or set "
+            "PRECOLLECT_SCHEDULE_LEDGER for scheduled runs"
         )
     return found or location
+
+
+def _configured(location: str) -> str | None:
+    """The scheduled ledger from the environment when ``location`` is its hidden form: a
+    deployment's run starts in a new process, which the serving one's environment reaches."""
+    configured = os.environ.get("PRECOLLECT_SCHEDULE_LEDGER")
+    if not configured or "://" not in configured:
+        return None
+    import sqlalchemy as sa
+
+    shown = sa.make_url(configured).render_as_string(hide_password=True)
+    return configured if shown == location else None
 
 
 def orchestrated() -> bool:

@@ -921,6 +921,52 @@ def serve(
         raise fail(f"unsafe or invalid service settings: {exc.errors()[0]['msg']}") from None
 
 
+@app.command()
+def schedule(
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="ledger folder or SQLAlchemy URL the runs read [default: PRECOLLECT_SCHEDULE_LEDGER]",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="TOML mapping of your export to the ledger [default: PRECOLLECT_SCHEDULE_MAPPING]",
+        ),
+    ] = None,
+) -> None:
+    """Serve the flows as Prefect deployments until stopped: score daily, retrain weekly (cron
+    and time zone from PRECOLLECT_SCHEDULE_*; needs a Prefect server at PREFECT_API_URL)."""
+    from pydantic import ValidationError
+
+    from pipelines.runtime import orchestrated, use_local_defaults
+
+    try:
+        plan = settings().schedule
+    except ValidationError as exc:
+        raise fail(f"invalid schedule settings: {exc.errors()[0]['msg']}") from None
+    chosen = ledger or plan.ledger
+    if chosen is None:
+        raise fail("which ledger? pass --ledger or set PRECOLLECT_SCHEDULE_LEDGER")
+    if not orchestrated():
+        raise fail(
+            "schedule needs a Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    use_local_defaults()
+    from pipelines.schedule import SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT, serve_deployments
+
+    console.print(
+        f"serving score/{SCORE_DEPLOYMENT} ({plan.score_cron}) and train/{TRAIN_DEPLOYMENT} "
+        f"({plan.train_cron}), time zone {plan.timezone}; Ctrl-C stops",
+        highlight=False,
+    )
+    serve_deployments(chosen, mapping or plan.mapping, plan)
+
+
 def _jsonable(obj: object) -> dict:
     from dataclasses import asdict, is_dataclass
 
