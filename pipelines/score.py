@@ -1,8 +1,9 @@
-"""Prefect flow ``score``: the morning batch. Score the open invoices, store them, build the worklist.
+"""The ``score`` flow's body: the morning batch. Score the open invoices, store them, build the worklist.
 
 The request carries what the user chose for this run; where the stores live comes from the
 settings, and a ledger URL is a parameter only with its password hidden
-(:func:`pipelines.runtime.hidden`): Prefect stores every parameter in its database.
+(:func:`pipelines.runtime.hidden`): Prefect stores every parameter in its database. :func:`run_score` runs it as the Prefect flow
+``score`` when ``PREFECT_API_URL`` is set, and as a plain function otherwise.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, task
 
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.paydates.hazard import PayDateModel
 from models.registry import paydates, registry, tracking
+from pipelines.runtime import orchestrated, step
 from pipelines.tasks import load
 from serving.settings import Settings
 from serving.store.publish import Published, score_and_store
@@ -38,13 +39,13 @@ class ScoreRequest:
     playbook: Path | None = None
 
 
-@task(retries=2, retry_delay_seconds=2)
+@step(retries=2)
 def load_model(home: Path, name: str, alias: str) -> tuple[LatePaymentModel, str]:
     tracking.configure(home)
     return registry.load_model(name, alias)
 
 
-@task(retries=2, retry_delay_seconds=2)
+@step(retries=2)
 def load_pay_model(home: Path, name: str, alias: str) -> PayDateModel | None:
     """The pay-date model beside ``name``; ``None`` when none is registered (trained before
     pay dates existed)."""
@@ -55,7 +56,7 @@ def load_pay_model(home: Path, name: str, alias: str) -> PayDateModel | None:
         return None
 
 
-@task(retries=2, retry_delay_seconds=2)
+@step(retries=2)
 def publish(
     request: ScoreRequest,
     ledger: Ledger,
@@ -72,8 +73,7 @@ def publish(
     )
 
 
-@flow(name="score", log_prints=True)
-def score_flow(request: ScoreRequest) -> dict[str, Any]:
+def score(request: ScoreRequest) -> dict[str, Any]:
     """Load and validate, load the model by alias, score and explain, store, build the worklist."""
     settings = Settings()
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
@@ -82,7 +82,7 @@ def score_flow(request: ScoreRequest) -> dict[str, Any]:
     model, version = load_model(settings.home, name, request.model_alias or settings.model_alias)
     registry.check_ledger(model, ledger, by_name=chosen is None)
     pay_model = load_pay_model(settings.home, name, request.model_alias or settings.model_alias)
-    published: Published = publish(request, ledger, model, version, pay_model)  # type: ignore[assignment]
+    published = publish(request, ledger, model, version, pay_model)
     batch = published.batch
     return {
         "as_of": str(batch.as_of.date()),
@@ -94,3 +94,12 @@ def score_flow(request: ScoreRequest) -> dict[str, Any]:
         "batch": batch,
         "worklist": published.worklist,
     }
+
+
+def run_score(request: ScoreRequest) -> dict[str, Any]:
+    """The Prefect flow ``score`` when a server is configured, else :func:`score` directly."""
+    if orchestrated():
+        from pipelines.flows import score_flow
+
+        return score_flow(request)
+    return score(request)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
-
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
-from pipelines.runtime import revealed
+from pipelines.runtime import revealed, step
 
 
-@task(retries=2, retry_delay_seconds=2)
+@step(retries=2)
 def load(ledger: str, mapping: Path | None, max_bad_fraction: float) -> Ledger:
     """Read, map and validate the ledger (retried: it may live on a database or a share).
 

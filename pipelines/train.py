@@ -1,6 +1,7 @@
-"""Prefect flow ``train``: thin tasks around :mod:`features` and :mod:`models`.
+"""The ``train`` flow's body: thin steps around :mod:`features` and :mod:`models`.
 
-Runs without a server (Prefect's ephemeral mode) or against one when ``PREFECT_API_URL`` is set.
+:func:`run_train` runs it as the Prefect flow ``train`` (:mod:`pipelines.flows`) when
+``PREFECT_API_URL`` is set, and as a plain function, with no Prefect server, otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from prefect import flow, task
 
 from features.ledger.ledger import Ledger
 from models.paydates.fit import fit_pay_dates_on_ledger
@@ -20,6 +20,7 @@ from models.registry import paydates, registry, tracking
 from models.registry.promotion import Decision, PromotionPolicy
 from models.training.fit import TrainParams
 from models.training.train import TrainingResult, train_on_ledger
+from pipelines.runtime import orchestrated, say, step
 from pipelines.tasks import load
 from serving.settings import Settings
 
@@ -43,7 +44,7 @@ class TrainRequest:
     """Registered model [default: the ledger's own, precollect-<ledger name>]."""
 
 
-@task
+@step()
 def tune_params(
     ledger: Ledger, request: TrainRequest, as_of: pd.Timestamp, grace_days: int
 ) -> TrainParams:
@@ -60,7 +61,7 @@ def tune_params(
     )
 
 
-@task
+@step()
 def fit(
     ledger: Ledger,
     request: TrainRequest,
@@ -80,14 +81,14 @@ def fit(
     )
 
 
-@task
+@step()
 def log_and_register(
     result: TrainingResult, name: str, params: TrainParams, ledger: Ledger
 ) -> tuple[str, str]:
     return registry.log_training_run(result, name=name, params=params, ledger=ledger)
 
 
-@task
+@step()
 def promote(
     result: TrainingResult, name: str, version: str, run_id: str, policy: PromotionPolicy
 ) -> Decision:
@@ -95,12 +96,12 @@ def promote(
     return registry.apply_decision(name, version, decision, run_id, expected_champion=compared_with)
 
 
-@task
+@step()
 def fit_pay_dates(ledger: Ledger, as_of: pd.Timestamp, grace_days: int) -> PayDateModel:
     return fit_pay_dates_on_ledger(ledger, as_of, PayParams(), grace_days)
 
 
-@task
+@step()
 def evaluate_and_register_pay_dates(
     model: PayDateModel, ledger: Ledger, as_of: pd.Timestamp, name: str, example: pd.DataFrame
 ) -> dict[str, Any]:
@@ -123,8 +124,7 @@ def evaluate_and_register_pay_dates(
     }
 
 
-@flow(name="train", log_prints=True)
-def train_flow(request: TrainRequest) -> dict[str, Any]:
+def train(request: TrainRequest) -> dict[str, Any]:
     """Load and validate; evaluate out of time (rolling origin); refit on every matured row;
     log, register under the ledger's name and decide the promotion."""
     settings = Settings()
@@ -146,9 +146,9 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
         pay = fit_pay_dates(ledger, as_of, settings.grace_days)
         pay_summary = evaluate_and_register_pay_dates(pay, ledger, as_of, name, result.test)
     verdict = "promoted to champion" if decision.promote else "kept as challenger"
-    print(f"{name} version {version}: {verdict} ({decision.reason})")
+    say(f"{name} version {version}: {verdict} ({decision.reason})")
     pay_verdict = "promoted to champion" if pay_summary["promoted"] else "kept as challenger"
-    print(
+    say(
         f"{pay_summary['model_name']} version {pay_summary['model_version']}: {pay_verdict} "
         f"({pay_summary['promotion_reason']})"
     )
@@ -177,3 +177,12 @@ def train_flow(request: TrainRequest) -> dict[str, Any]:
         "pay_dates": pay_summary,
         "tracking_uri": mlflow.get_tracking_uri(),
     }
+
+
+def run_train(request: TrainRequest) -> dict[str, Any]:
+    """The Prefect flow ``train`` when a server is configured, else :func:`train` directly."""
+    if orchestrated():
+        from pipelines.flows import train_flow
+
+        return train_flow(request)
+    return train(request)

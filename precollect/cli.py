@@ -253,7 +253,7 @@ def train(
     from dataclasses import replace
 
     from models.training.fit import TrainParams
-    from pipelines.train import TrainRequest, train_flow
+    from pipelines.train import TrainRequest, run_train
 
     training = settings().training
     policy = training.policy()
@@ -279,8 +279,8 @@ def train(
         model_name=model_name,
     )
     try:
-        with console.status("training (Prefect flow 'train')"):
-            summary = train_flow(request)
+        with console.status("training"):
+            summary = run_train(request)
     except (LedgerError, ContractViolation, ValueError) as exc:
         raise fail(str(exc)) from None
     print_metrics(summary["metrics"])
@@ -470,7 +470,7 @@ def score(
 
     use_local_defaults()
     from models.decisions.playbook import PlaybookError
-    from pipelines.score import ScoreRequest, score_flow
+    from pipelines.score import ScoreRequest, run_score
 
     current = settings()
     alias = model_alias or current.model_alias
@@ -485,8 +485,8 @@ def score(
         playbook=playbook,
     )
     try:
-        with console.status("scoring (Prefect flow 'score')"), store_failures(current.store_url):
-            summary = score_flow(request)
+        with console.status("scoring"), store_failures(current.store_url):
+            summary = run_score(request)
     except (LedgerError, ContractViolation, LedgerMismatch, PlaybookError) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the registry may have no model under that alias yet
@@ -941,6 +941,52 @@ def serve(
         run(host=host, port=port, workers=workers)
     except ValidationError as exc:
         raise fail(f"unsafe or invalid service settings: {exc.errors()[0]['msg']}") from None
+
+
+@app.command()
+def schedule(
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="ledger folder or SQLAlchemy URL the runs read [default: PRECOLLECT_SCHEDULE_LEDGER]",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="TOML mapping of your export to the ledger [default: PRECOLLECT_SCHEDULE_MAPPING]",
+        ),
+    ] = None,
+) -> None:
+    """Serve the flows as Prefect deployments until stopped: score daily, retrain weekly (cron
+    and time zone from PRECOLLECT_SCHEDULE_*; needs a Prefect server at PREFECT_API_URL)."""
+    from pydantic import ValidationError
+
+    from pipelines.runtime import orchestrated, use_local_defaults
+
+    try:
+        plan = settings().schedule
+    except ValidationError as exc:
+        raise fail(f"invalid schedule settings: {exc.errors()[0]['msg']}") from None
+    chosen = ledger or plan.ledger
+    if chosen is None:
+        raise fail("which ledger? pass --ledger or set PRECOLLECT_SCHEDULE_LEDGER")
+    if not orchestrated():
+        raise fail(
+            "schedule needs a Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    use_local_defaults()
+    from pipelines.schedule import SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT, serve_deployments
+
+    console.print(
+        f"serving score/{SCORE_DEPLOYMENT} ({plan.score_cron}) and train/{TRAIN_DEPLOYMENT} "
+        f"({plan.train_cron}), time zone {plan.timezone}; Ctrl-C stops",
+        highlight=False,
+    )
+    serve_deployments(chosen, mapping or plan.mapping, plan)
 
 
 def _jsonable(obj: object) -> dict:

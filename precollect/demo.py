@@ -32,8 +32,8 @@ def run(workdir: Path) -> None:
     from features.ledger.ingest import load_ledger
     from models.paydates.forecast import forecast_open_invoices
     from models.registry.paydates import load_pay_model
-    from pipelines.score import ScoreRequest, score_flow
-    from pipelines.train import TrainRequest, train_flow
+    from pipelines.score import ScoreRequest, run_score
+    from pipelines.train import TrainRequest, run_train
     from precollect.cli import (
         print_forecast,
         print_ingest_summary,
@@ -67,8 +67,8 @@ def run(workdir: Path) -> None:
     write_outputs(synthetic, clean)
     print_ingest_summary(synthetic.report())
 
-    console.rule("[bold]2. train, evaluate against baselines, register (Prefect flow 'train')")
-    trained = train_flow(TrainRequest(ledger=str(clean)))
+    console.rule("[bold]2. train, evaluate against baselines, register (flow 'train')")
+    trained = run_train(TrainRequest(ledger=str(clean)))
     print_metrics(trained["metrics"])
     console.print(
         f"model version {trained['model_version']}: "
@@ -87,7 +87,7 @@ def run(workdir: Path) -> None:
     print_forecast(forecast.forecast, ledger.default_as_of(), pay_version, len(forecast.features))
 
     console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
-    scored = score_flow(
+    scored = run_score(
         ScoreRequest(ledger=str(clean), out=workdir / "scores.csv", capacity=DEMO_CAPACITY)
     )
     batch = scored["batch"]

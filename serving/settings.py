@@ -2,7 +2,8 @@
 
 ``Settings`` holds what every command shares (home, store, grace days, bad-row limit, model
 alias) and one section per part: ``api`` (``PRECOLLECT_API_*``), ``training``
-(``PRECOLLECT_TRAIN_*``) and ``worklist`` (``PRECOLLECT_WORKLIST_*``). The CLI's and the flows'
+(``PRECOLLECT_TRAIN_*``), ``worklist`` (``PRECOLLECT_WORKLIST_*``) and ``schedule``
+(``PRECOLLECT_SCHEDULE_*``). The CLI's and the flows'
 defaults come from here. Validators refuse unsafe configurations: outside development mode the
 service needs API keys and a session secret of its own; keys are stored only as SHA-256 hashes.
 
@@ -163,6 +164,40 @@ class WorklistSettings(BaseSettings):
         )
 
 
+class ScheduleSettings(BaseSettings):
+    """The served Prefect deployments of ``precollect schedule`` (``PRECOLLECT_SCHEDULE_*``)."""
+
+    model_config = _section("PRECOLLECT_SCHEDULE_")
+
+    ledger: str | None = Field(
+        None, description="ledger folder or URL the scheduled runs read [default: --ledger]"
+    )
+    mapping: Path | None = Field(None, description="mapping file of that ledger")
+    timezone: str = Field("UTC", description="IANA time zone of the cron schedules")
+    score_cron: str = Field("0 6 * * *", description="when the daily score runs (cron)")
+    train_cron: str = Field("0 5 * * 1", description="when the weekly retrain runs (cron)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {zone!r} (an IANA name such as Europe/Paris)"
+            ) from None
+        return zone
+
+    @field_validator("score_cron", "train_cron")
+    @classmethod
+    def _five_fields(cls, cron: str) -> str:
+        if len(cron.split()) != 5:
+            raise ValueError(f"{cron!r} is not a cron schedule of five fields, e.g. '0 6 * * *'")
+        return cron
+
+
 class Settings(BaseSettings):
     """Everything precollect reads from its environment."""
 
@@ -198,6 +233,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     worklist: WorklistSettings = Field(default_factory=WorklistSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @property
     def store_url(self) -> str:

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from conftest import PG_URL
 from service_helpers import build_served
 
+from pipelines.flows import score_flow
 from pipelines.runtime import hidden
-from pipelines.score import ScoreRequest, score_flow
+from pipelines.score import ScoreRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PASSWORD = "Sup3rSecretPw"

@@ -14,7 +14,8 @@ from models.registry.registry import load_model
 from models.registry.tracking import model_name
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger
-from pipelines.train import TrainRequest, train_flow
+from pipelines.flows import train_flow
+from pipelines.train import TrainRequest
 
 pytestmark = pytest.mark.slow
 
