@@ -146,6 +146,20 @@ def copy_store(source_url: str, target_url: str) -> None:
             rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
             if rows:
                 write.execute(table.insert(), rows)
+        if target.engine.dialect.name == "postgresql":  # rows came with their ids: move the
+            for table in tables.metadata.sorted_tables:  # sequences past them, as a dump would
+                for column in table.primary_key.columns:
+                    if column.autoincrement is True or (
+                        column.autoincrement == "auto" and isinstance(column.type, sa.Integer)
+                    ):
+                        write.execute(
+                            sa.text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', "
+                                f"'{column.name}'), COALESCE((SELECT MAX({column.name}) FROM "
+                                f"{table.name}), 0) + 1, false) WHERE pg_get_serial_sequence("
+                                f"'{table.name}', '{column.name}') IS NOT NULL"
+                            )
+                        )
     source.engine.dispose()
     target.engine.dispose()
 
@@ -288,6 +302,7 @@ def test_an_erased_customer_is_gone_from_the_store_and_the_running_api(
         assert run_cli(env, "import-flags", str(flags)).returncode == 0
         before = _stored_rows(url, by_cli)
         assert all(before.values()), before  # every table holds some of its rows
+        audited = len(ScoreStore(url).erasures())  # other tests' erasures came with the copy
 
         erased = run_cli(env, "erase", "--customer", by_cli)
         assert erased.returncode == 0, erased.stderr
@@ -310,7 +325,7 @@ def test_an_erased_customer_is_gone_from_the_store_and_the_running_api(
     assert not any(_stored_rows(url, by_cli).values())
     assert not any(_stored_rows(url, by_api).values())
     assert all(_stored_rows(url, kept)[t] for t in ("account_scores", "invoice_scores"))
-    audit = ScoreStore(url).erasures()
+    audit = ScoreStore(url).erasures().iloc[audited:]
     assert audit["erased_by"].tolist()[-1] == "admin-1" and audit["customers"].tolist() == [1, 1]
     assert audit["rows"].tolist()[0] == sum(before.values())
     assert not audit.astype(str).apply(lambda c: c.str.contains(by_cli)).any().any()
