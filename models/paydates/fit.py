@@ -22,6 +22,7 @@ from models.encoding import FeatureEncoder
 from models.paydates.distribution import HORIZON
 from models.paydates.hazard import PayDateModel, PayParams, boost_hazard, early_stopped
 from models.paydates.intervals import interval_days, widening
+from models.training.train import text_columns
 
 VALID_SHARE = 0.2
 """The latest share of rows (by as-of date) that early stopping watches."""
@@ -64,10 +65,10 @@ def _calibration_rows(
     """The invoices open on every 14th day of the window, as intervals are asked for, with
     their payment as known at ``cutoff``; only those paid within the horizon."""
     days = pd.date_range(start, end, freq=f"{CALIBRATION_EVERY_DAYS}D")
-    frames = [open_at(day) for day in days]
-    rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if days.size else None
-    if rows is None or rows.empty:
+    frames = [found for found in (open_at(day) for day in days) if len(found)]
+    if not frames:
         return pd.DataFrame(columns=["days", "paid"])
+    rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(**time_to_pay(rows, cutoff))
     return rows[rows["paid"] & (rows["days"] > 0) & (rows["days"] <= HORIZON)]
 
@@ -102,15 +103,18 @@ def _early_model(
         )
     booster = early_stopped(before, window, encoder, params)
     trees = max(1, round(_trees(booster) * len(rows) / len(before)))
-    paid = window[window["paid"] & (window["days"] <= HORIZON)]
-    if calibrating and open_at is not None:
-        paid = _calibration_rows(open_at, start, end, cutoff)
-    if not calibrating or len(paid) < MIN_CALIBRATION:
+    if not calibrating:
         return (
             trees,
             0.0,
-            {"calibration_rows": len(paid), "conformal": "no window followed a whole horizon: raw"},
+            {"calibration_rows": 0, "conformal": "no window followed a whole horizon: raw"},
         )
+    if open_at is not None:
+        paid = _calibration_rows(open_at, start, end, cutoff)
+    else:
+        paid = window[window["paid"] & (window["days"] <= HORIZON)]
+    if len(paid) < MIN_CALIBRATION:
+        return trees, 0.0, {"calibration_rows": len(paid), "conformal": "window too small: raw"}
     # the booster judged must grow as many trees as the one it widens: sharper with more trees
     model = PayDateModel(encoder, boost_hazard(before, encoder, params, trees))
     lo, hi = interval_days(model.cdf(paid), params.coverage)
@@ -169,9 +173,7 @@ def fit_pay_dates_on_ledger(
     history = history or History.from_ledger(ledger, grace_days)
     rows = payment_set(ledger, day, grace_days=grace_days, history=history)
     features = feature_names(ledger.feature_columns, ledger.present())
-    text = tuple(
-        c for c in ledger.feature_columns if c in rows and rows[c].dropna().map(type).eq(str).any()
-    )
+    text = text_columns(rows, ledger.feature_columns)
     paid_date = ledger.invoices.set_index("invoice_id")["paid_date"]
 
     def open_at(when: pd.Timestamp) -> pd.DataFrame:
