@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -22,7 +23,6 @@ from models.paydates.hazard import PayDateModel
 WEEKS = 13
 SIMULATIONS = 1000
 CUSTOMER_CORRELATION = 0.3
-CHUNK = 200_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,33 @@ def daily_expected(cdf: np.ndarray, amounts: np.ndarray, days: int) -> np.ndarra
     return mass[k] / width[k]
 
 
+@numba.njit(cache=True)
+def _add_paid_weeks(
+    draw: np.ndarray,
+    shared: np.ndarray,
+    codes: np.ndarray,
+    rho: float,
+    cumulative: np.ndarray,
+    amounts: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Adds each invoice's amount to the week its uniform ``u`` falls in: the first week whose
+    cumulative probability reaches it (none: paid later than the grid, not added).
+
+    One uniform ``draw`` per invoice decides both: below ``rho`` the invoice takes its
+    customer's ``shared`` draw; otherwise ``(draw - rho) / (1 - rho)`` is its own, again
+    uniform and independent of that choice."""
+    weeks = cumulative.shape[1]
+    for i in range(len(amounts)):
+        d = draw[i]
+        u = shared[codes[i]] if d < rho else (d - rho) / (1.0 - rho)
+        week = 0
+        while week < weeks and u > cumulative[i, week]:
+            week += 1
+        if week < weeks:
+            out[week] += amounts[i]
+
+
 def simulate_weeks(
     cdf: np.ndarray,
     amounts: np.ndarray,
@@ -57,18 +84,14 @@ def simulate_weeks(
     """Simulated collections, ``(simulations, weeks)``: each invoice is paid in one week (or
     later), drawn from its distribution."""
     rng = np.random.default_rng(seed)
-    cumulative = np.cumsum(weekly_mass(cdf, weeks), axis=1).astype("float32")
+    cumulative = np.ascontiguousarray(np.cumsum(weekly_mass(cdf, weeks), axis=1), "float32")
+    amounts = np.ascontiguousarray(amounts, "float64")
     codes, n_customers = pd.factorize(customers)[0], len(np.unique(customers))
     out = np.zeros((simulations, weeks))
     for s in range(simulations):
-        shared = rng.random(max(n_customers, 1), dtype="float32")
-        for a in range(0, len(amounts), CHUNK):
-            b = min(a + CHUNK, len(amounts))
-            own = rng.random(b - a, dtype="float32")
-            u = np.where(rng.random(b - a) < rho, shared[codes[a:b]], own)
-            week = (u[:, None] > cumulative[a:b]).sum(axis=1)  # == weeks: later than the grid
-            paid = week < weeks
-            out[s] += np.bincount(week[paid], weights=amounts[a:b][paid], minlength=weeks)
+        shared = rng.random(max(n_customers, 1))
+        draw = rng.random(len(amounts))
+        _add_paid_weeks(draw, shared, codes, rho, cumulative, amounts, out[s])
     return out
 
 

@@ -115,12 +115,16 @@ class PayDateModel:
         matrix = self.encoder.transform(frame)
         until_due = np.asarray(frame["days_until_due"], dtype="float64")
         hazards = np.empty((n, bins))
+        from models.training.fit import threads_for
+
+        threads = threads_for(n)  # one thread for a request's few invoices, all for a batch
         for a in range(0, n, CHUNK):
             b = min(a + CHUNK, n)
             rows = np.repeat(np.arange(a, b), bins)
             k = np.tile(np.arange(bins), b - a)
             block = _with_bins(matrix[rows], until_due[rows], k)
-            hazards[a:b] = np.asarray(self.booster.predict(block)).reshape(b - a, bins)
+            predicted = self.booster.predict(block, num_threads=threads)
+            hazards[a:b] = np.asarray(predicted).reshape(b - a, bins)
         return cdf_from_hazards(hazards)
 
 

@@ -53,3 +53,28 @@ def test_the_band_is_not_the_sum_of_invoice_quantiles() -> None:
         cdf_from_hazards(hazards), np.ones(400), np.arange(400) % 4, AS_OF, simulations=2000
     )
     assert shared.weekly.iloc[0]["p90"] - shared.weekly.iloc[0]["p10"] > week1["p90"] - week1["p10"]
+
+
+def test_each_draw_lands_in_the_first_week_whose_cumulative_probability_reaches_it() -> None:
+    from models.paydates.forecast import _add_paid_weeks
+
+    rng = np.random.default_rng(3)
+    cumulative = np.cumsum(rng.dirichlet(np.ones(14), 2000)[:, :13], axis=1).astype("float32")
+    u = rng.random(2000, dtype="float32")
+    u[:50] = cumulative[:50, 4]  # exactly on a week's boundary: paid in that week
+    u[50:60] = 1.0  # beyond the grid: not collected within it
+    amounts = rng.lognormal(5, 1, 2000)
+    out = np.zeros(13)
+    _add_paid_weeks(u, np.zeros(1), np.zeros(2000, "int64"), 0.0, cumulative, amounts, out)
+    week = (u[:, None] > cumulative).sum(axis=1)  # the count of weeks already passed
+    paid = week < 13
+    expected = np.bincount(week[paid], weights=amounts[paid], minlength=13)
+    np.testing.assert_allclose(out, expected)
+    assert out.sum() < amounts.sum()
+    # below rho every invoice takes its customer's shared draw
+    together = np.zeros(13)
+    _add_paid_weeks(
+        np.zeros(2000), u[:1], np.zeros(2000, "int64"), 0.5, cumulative, amounts, together
+    )
+    first = (u[0] > cumulative).sum(axis=1)
+    np.testing.assert_allclose(together, np.bincount(first, weights=amounts, minlength=14)[:13])
