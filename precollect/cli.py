@@ -935,12 +935,14 @@ def serve(
     """Start the risk-score API and the managers' pages (settings from PRECOLLECT_API_*)."""
     from pydantic import ValidationError
 
-    from serving.server import run
+    from serving.server import OpenDevelopmentError, run
 
     try:
         run(host=host, port=port, workers=workers)
     except ValidationError as exc:
         raise fail(f"unsafe or invalid service settings: {exc.errors()[0]['msg']}") from None
+    except OpenDevelopmentError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -996,7 +998,23 @@ def _jsonable(obj: object) -> dict:
 
 
 def main() -> None:
-    app()
+    """The console entry point: settings that cannot be read end in one line, not a traceback,
+    whichever command reads them."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        app()
+    except SettingsError as exc:  # names the field and source, never the value
+        fail(f"invalid settings: {exc} (list and object settings are JSON)")
+        raise SystemExit(1) from None
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        fail(f"invalid settings ({exc.title}): {where}: {error['msg']}")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

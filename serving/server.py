@@ -92,11 +92,32 @@ def event_loop() -> str:
     return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
+class OpenDevelopmentError(ValueError):
+    """Development mode (every caller is admin) asked to listen beyond this machine."""
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1); a name or ``0.0.0.0`` is not."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve ``create_app()`` (settings from ``PRECOLLECT_API_*``) on ``host:port``."""
     from serving.settings import SESSION_SECRET_ENV, Settings
 
     settings = Settings()  # refuse unsafe settings before any worker starts
+    if not settings.api.auth_enabled and not is_loopback(host):
+        raise OpenDevelopmentError(
+            f"development mode without API keys serves everyone as admin, so it listens on "
+            f"loopback only: use --host 127.0.0.1, or set PRECOLLECT_API_KEYS to serve {host}"
+        )
     if settings.api.session_secret is None:
         # development mode: one secret for every worker of this run (they inherit it), so a
         # page login holds whichever worker answers the next request

@@ -149,3 +149,28 @@ def test_a_read_only_store_is_one_line_without_sql(home: Path) -> None:
     assert result.exit_code == 1
     _one_error_line(result.output, "cannot be used: attempt to write a readonly database")
     assert "INSERT" not in result.output and "DELETE" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "needle"),
+    [
+        ({"PRECOLLECT_API_KEYS": ""}, [], 'field "keys"'),
+        ({"PRECOLLECT_API_MAX_BATCH": "0"}, [], "greater than or equal to 1"),
+        ({}, ["--host", "0.0.0.0"], "listens on loopback only"),
+    ],
+)
+def test_serve_refuses_bad_or_open_settings_in_one_line_of_a_real_process(
+    tmp_path: Path, env: dict[str, str], args: list[str], needle: str
+) -> None:
+    """The console script itself (``precollect``), so its entry point is covered too."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PRECOLLECT_API_")}
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("precollect")), "serve", "--port", "1", *args],
+        capture_output=True,
+        text=True,
+        env={**base, "PRECOLLECT_HOME": str(tmp_path), **env},
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    _one_error_line(run.stdout + run.stderr, needle)
