@@ -14,6 +14,9 @@ payments dated on or before it count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, partial
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +42,8 @@ def owed_at(ledger: Ledger, as_of: pd.Timestamp) -> pd.Series:
 
 
 def _due(ledger: Ledger, ids: pd.Index) -> pd.Series:
-    return ledger.invoices.set_index("invoice_id")["due_date"].reindex(ids)
+    invoices = ledger.invoices
+    return invoices["due_date"].set_axis(invoices["invoice_id"]).reindex(ids)
 
 
 def aging(ledger: Ledger, as_of: pd.Timestamp) -> dict[str, float]:
@@ -58,16 +62,37 @@ def aging(ledger: Ledger, as_of: pd.Timestamp) -> dict[str, float]:
     return out
 
 
+class _SalesCurve:
+    """Cumulative amount invoiced by each issue date: any period's sales in two lookups."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        order = ledger.invoices.sort_values("issue_date", kind="stable")
+        self.days = order["issue_date"].to_numpy("datetime64[ns]")
+        self.cumulative = np.concatenate([[0.0], np.cumsum(order["amount"].to_numpy("float64"))])
+
+    def by(self, day: pd.Timestamp) -> float:
+        return float(self.cumulative[np.searchsorted(self.days, day.to_datetime64(), "right")])
+
+    def between(self, after: pd.Timestamp, until: pd.Timestamp) -> float:
+        return self.by(until) - self.by(after)
+
+
 def sales(ledger: Ledger, after: pd.Timestamp, until: pd.Timestamp) -> float:
     """Amount invoiced in ``(after, until]``."""
     issue = ledger.invoices["issue_date"]
     return float(ledger.invoices["amount"][(issue > after) & (issue <= until)].sum())
 
 
-def dso(ledger: Ledger, as_of: pd.Timestamp, days: int = DSO_DAYS) -> dict[str, float]:
-    """Standard DSO, best possible DSO and average days delinquent over ``days`` before T."""
+def dso(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    days: int = DSO_DAYS,
+    ages: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Standard DSO, best possible DSO and average days delinquent over ``days`` before T
+    (``ages``: the aging at T, when already computed)."""
     as_of = pd.Timestamp(as_of).normalize()
-    ages = aging(ledger, as_of)
+    ages = ages or aging(ledger, as_of)
     sold = sales(ledger, as_of - pd.Timedelta(days=days), as_of)
     if not sold:
         return {"dso": float("nan"), "best_possible_dso": float("nan"), "add": float("nan")}
@@ -76,16 +101,19 @@ def dso(ledger: Ledger, as_of: pd.Timestamp, days: int = DSO_DAYS) -> dict[str, 
     return {"dso": standard, "best_possible_dso": best, "add": standard - best}
 
 
-def countback_dso(ledger: Ledger, as_of: pd.Timestamp) -> float:
+def countback_dso(
+    ledger: Ledger, as_of: pd.Timestamp, ages: dict[str, float] | None = None
+) -> float:
     """Days of the latest sales, month by month back from T, that the AR at T covers."""
     as_of = pd.Timestamp(as_of).normalize()
-    left = aging(ledger, as_of)["total"]
+    left = (ages or aging(ledger, as_of))["total"]
+    curve = _SalesCurve(ledger)
     days = 0.0
     end = as_of
     for _ in range(MAX_COUNTBACK_MONTHS):
         start = end - (pd.offsets.MonthEnd(1) if end.is_month_end else pd.DateOffset(months=1))
         length = float((end - start).days)
-        sold = sales(ledger, start, end)
+        sold = curve.between(start, end)
         if left <= sold:
             return days + (left / sold * length if sold else 0.0)
         left -= sold
@@ -94,23 +122,38 @@ def countback_dso(ledger: Ledger, as_of: pd.Timestamp) -> float:
     return days
 
 
-def cei(ledger: Ledger, after: pd.Timestamp, until: pd.Timestamp) -> float:
-    """Collection effectiveness index for ``(after, until]``, in percent."""
-    begin, end = aging(ledger, after), aging(ledger, until)
+def cei(
+    ledger: Ledger,
+    after: pd.Timestamp,
+    until: pd.Timestamp,
+    end: dict[str, float] | None = None,
+    begin: dict[str, float] | None = None,
+) -> float:
+    """Collection effectiveness index for ``(after, until]``, in percent (``end``, ``begin``:
+    the agings at ``until`` and ``after``, when already computed)."""
+    begin, end = begin or aging(ledger, after), end or aging(ledger, until)
     collectible = begin["total"] + sales(ledger, after, until)
     wanted = collectible - end["current"]
     return float((collectible - end["total"]) / wanted * 100) if wanted else float("nan")
 
 
-def kpis_at(ledger: Ledger, as_of: pd.Timestamp, days: int = DSO_DAYS) -> dict[str, float]:
-    """Every point-in-time KPI at ``as_of``; CEI over the month before it."""
+def kpis_at(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    days: int = DSO_DAYS,
+    aging_at: Callable[[pd.Timestamp], dict[str, float]] | None = None,
+) -> dict[str, float]:
+    """Every point-in-time KPI at ``as_of``; CEI over the month before it (``aging_at``: the
+    aging of this ledger by day, e.g. remembered across a trend's months)."""
     as_of = pd.Timestamp(as_of).normalize()
     month_before = as_of - pd.DateOffset(months=1)
+    aging_at = aging_at or partial(aging, ledger)
+    ages = aging_at(as_of)
     return {
-        **dso(ledger, as_of, days),
-        "countback_dso": countback_dso(ledger, as_of),
-        "cei": cei(ledger, month_before, as_of),
-        **{f"aging_{k}" if k in AGING_BUCKETS else k: v for k, v in aging(ledger, as_of).items()},
+        **dso(ledger, as_of, days, ages),
+        "countback_dso": countback_dso(ledger, as_of, ages),
+        "cei": cei(ledger, month_before, as_of, ages, begin=aging_at(month_before)),
+        **{f"aging_{k}" if k in AGING_BUCKETS else k: v for k, v in ages.items()},
     }
 
 
@@ -133,11 +176,11 @@ def kpi_trend(
         of = ledger.invoices["customer_id"].map(values)
         for value in sorted(of.dropna().unique()):
             groups.append((str(value), _part(ledger, of == value)))
-    rows = [
-        {"as_of": day, "group": name, **kpis_at(part, day, days)}
-        for name, part in groups
-        for day in month_ends(start, end)
-    ]
+    rows = []
+    for name, part in groups:
+        aging_at = cache(partial(aging, part))  # a month's start is the month before's end
+        for day in month_ends(start, end):
+            rows.append({"as_of": day, "group": name, **kpis_at(part, day, days, aging_at)})
     return pd.DataFrame(rows)
 
 

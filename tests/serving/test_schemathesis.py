@@ -52,5 +52,6 @@ def test_api_never_answers_5xx_and_matches_its_schema(service: Process) -> None:
             except Unsatisfiable:  # no invalid input exists (an operation without parameters)
                 continue
             except Exception as exc:  # collect every operation's failure, then report all
-                failures.append(f"{operation.label} ({mode.value}): {str(exc)[:800]}")
+                inner = "; ".join(str(e)[:400] for e in getattr(exc, "exceptions", ()))
+                failures.append(f"{operation.label} ({mode.value}): {str(exc)[:800]} {inner}")
     assert not failures, "\n\n".join(failures)
