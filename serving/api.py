@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from serving.deps import Admin, Reader, Scorer, ServiceDep
 from serving.schemas import (
     TEXT_PATTERN,
+    CashForecast,
     ContactIn,
     ContactOut,
     Day,
@@ -101,7 +102,28 @@ def invoice(invoice_id: PathId, service: ServiceDep, _: Reader) -> dict[str, Any
     found = service.store.latest_score("invoice", invoice_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this invoice")
-    return {**found, "model_version": str(found["model_version"])}
+    version = str(found["model_version"])
+    pay = service.store.pay_date(invoice_id, found["as_of"], version)
+    return {**found, "model_version": version, "pay_dates": pay}
+
+
+@v1.get("/forecast", response_model=CashForecast, responses=NOT_FOUND)
+def forecast(
+    service: ServiceDep,
+    _: Reader,
+    as_of: Annotated[
+        Day | None, Query(description="a stored batch's date [default: latest]")
+    ] = None,
+) -> dict[str, Any]:
+    """The 13-week cash-in forecast stored with the latest scoring batch (expected and the
+    simulated P10-P90 band per week), and what its invoices have brought in since; 404 when
+    no batch was scored with a pay-date model."""
+    found = service.forecast(as_of)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "no stored forecast: score with a pay-date model first"
+        )
+    return found
 
 
 @v1.get("/accounts/{customer_id}", response_model=StoredAccount, responses=NOT_FOUND)

@@ -72,12 +72,19 @@ def bars_svg(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> 
 
 
 def lines_svg(
-    title: str, labels: list[str], series: list[tuple[str, list[float], str]], unit: str = ""
+    title: str,
+    labels: list[str],
+    series: list[tuple[str, list[float], str]],
+    unit: str = "",
+    band: tuple[str, list[float], list[float], str] | None = None,
 ) -> str:
     """A line per ``(name, values, colour)`` over the x ``labels``, with a legend and the last
-    value of each line written beside it."""
+    value of each line written beside it; ``band``, ``(name, low, high, colour)``, is shaded
+    behind the lines."""
     height, left, right, top, bottom = 260, 50, 110, 30, 40
     values = [v for _, line, _ in series for v in line if v == v]  # NaN-free
+    if band is not None:
+        values += [v for v in (*band[1], *band[2]) if v == v]
     high = max([1e-9, *values])
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     step = plot_w / max(len(labels) - 1, 1)
@@ -100,6 +107,14 @@ def lines_svg(
             parts.append(
                 f'<text x="{x:.1f}" y="{height - 20}" text-anchor="middle">{escape(label)}</text>'
             )
+    if band is not None:
+        name, low, high_line, colour = band
+        edge = [point(i, v) for i, v in enumerate(low)]
+        edge += [point(i, v) for i, v in reversed(list(enumerate(high_line)))]
+        parts.append(
+            f'<polygon class="band" fill="{colour}" fill-opacity="0.25" stroke="none" '
+            f'points="{" ".join(edge)}"><title>{escape(name)}</title></polygon>'
+        )
     for k, (name, line, colour) in enumerate(series):
         shown = [(i, v) for i, v in enumerate(line) if v == v]
         if not shown:

@@ -200,6 +200,41 @@ def model(request: Request, service: ServiceDep) -> Response:
     )
 
 
+@router.get("/forecast")
+def forecast(request: Request, service: ServiceDep) -> Response:
+    """The stored 13-week cash-in forecast: expected line, P10-P90 band and the collections
+    that have arrived since."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    found = service.forecast()
+    if found is None:
+        message = "no stored forecast: score with a pay-date model (precollect score) first"
+        return render("missing.html", 404, who=who, customer_id=None, message=message)
+    weeks = found["weeks"]
+    nan = float("nan")
+    chart = lines_svg(
+        "collections per week",
+        [str(w["week_start"])[5:] for w in weeks],
+        [
+            ("expected", [w["expected"] for w in weeks], TOTAL),
+            (
+                "collected",
+                [nan if w["collected"] is None else w["collected"] for w in weeks],
+                RAISE,
+            ),
+        ],
+        band=("P10-P90", [w["p10"] for w in weeks], [w["p90"] for w in weeks], TOTAL),
+    )
+    return render(
+        "forecast.html",
+        who=who,
+        chart=chart,
+        expected_total=sum(w["expected"] for w in weeks),
+        **found,
+    )
+
+
 @router.get("/kpis")
 def kpis(request: Request, service: ServiceDep) -> Response:
     """The AR KPIs of the served ledger over its last year: DSO lines, aging bars, the table."""

@@ -219,6 +219,20 @@ class ScoreResponse(BaseModel):
     results: list[ScoredInvoice]
 
 
+class PayDate(BaseModel):
+    """When an invoice will be paid, from the pay-date model of its batch."""
+
+    pay_model_version: str
+    pay_date_p10: date | None = Field(None, description="10 % of invoices like it are paid by")
+    pay_date_p50: date | None = Field(None, description="the median pay date")
+    pay_date_p90: date | None = Field(None, description="90 % are paid by; none past 271 days")
+    expected_pay_date: date | None = None
+    p_paid_30d_after_due: float
+    p_paid_60d_after_due: float
+    p_paid_90d_after_due: float
+    p_unpaid_180d_after_due: float = Field(description="write-off risk")
+
+
 class StoredInvoice(BaseModel):
     invoice_id: str
     customer_id: str
@@ -230,6 +244,7 @@ class StoredInvoice(BaseModel):
     amount_at_risk: float
     top_reason: str | None = None
     reasons: list[Reason]
+    pay_dates: PayDate | None = Field(None, description="none when no pay-date model scored it")
 
 
 class StoredAccount(BaseModel):
@@ -339,6 +354,26 @@ class KpiRow(BaseModel):
     aging_over_90: float
     total: float = Field(description="AR: everything still owed")
     share_current: float | None
+
+
+class ForecastWeek(BaseModel):
+    week_start: date
+    expected: float = Field(description="expected collections in the week")
+    p10: float = Field(description="simulated: 10 % of outcomes collect less")
+    p50: float
+    p90: float
+    collected: float | None = Field(
+        None, description="what these invoices brought in that week, once it has begun"
+    )
+
+
+class CashForecast(BaseModel):
+    """The 13-week cash-in forecast of a stored batch's open invoices, with the actuals."""
+
+    as_of: date
+    model_version: str
+    open_amount: float
+    weeks: list[ForecastWeek]
 
 
 class Kpis(BaseModel):

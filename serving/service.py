@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features.build import History
@@ -224,6 +225,29 @@ class Service:
         last = pd.Timestamp(end) if end else ledger.default_as_of()
         first = pd.Timestamp(start) if start else last - pd.DateOffset(years=1)
         return kpi_trend(ledger, first, last, dso_days, by)
+
+    def forecast(self, as_of: date | None = None) -> dict[str, Any] | None:
+        """The stored cash-in forecast of the latest batch (on ``as_of`` if given) and what its
+        invoices have brought in since, week by week, as the served ledger knows it."""
+        from models.paydates.backtest import collected_weeks
+
+        batch, weeks = self.store.forecast(pd.Timestamp(as_of) if as_of else None)
+        if not batch:
+            return None
+        owed = self.store.batch_column(batch["as_of"], batch["model_version"], "open_amount")
+        ledger = self.history.ledger
+        collected = (
+            collected_weeks(ledger, owed.index.to_numpy(), owed.to_numpy(), batch["as_of"])
+            if not ledger.invoices.empty
+            else np.full(len(weeks), np.nan)
+        )
+        weeks = weeks.assign(collected=collected[: len(weeks)])
+        return {
+            "as_of": batch["as_of"],
+            "model_version": str(batch["model_version"]),
+            "open_amount": float(owed.sum()),
+            "weeks": weeks.astype(object).where(weeks.notna(), None).to_dict("records"),
+        }
 
     def treatments(self) -> frozenset[str]:
         """The treatments of the playbook in force (the worklist's ``treatment`` values)."""

@@ -20,6 +20,7 @@ from mlflow import MlflowClient
 
 from features.ledger.ingest import load_ledger
 from models.decisions.playbook import WorklistConfig
+from models.paydates.fit import fit_pay_dates_on_ledger
 from models.registry import registry, tracking
 from models.registry.promotion import Decision
 from models.training.fit import TrainParams
@@ -98,8 +99,16 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
     model, version = registry.load_model(name, "champion")
     as_of = ledger.last_date()
     store_url = f"sqlite:///{home / 'store.db'}"
+    pay_model = fit_pay_dates_on_ledger(ledger)
+    pay_model.info["version"] = "1"
     published = score_and_store(
-        ledger, as_of, model, version, ScoreStore(store_url), WorklistConfig(capacity=10)
+        ledger,
+        as_of,
+        model,
+        version,
+        ScoreStore(store_url),
+        WorklistConfig(capacity=10),
+        pay_model=pay_model,
     )
     batch = published.batch
     accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)

@@ -65,6 +65,33 @@ class AccountScores(Frame):
     effect: Series[float] = pa.Field(alias=r"effect\..+", regex=True, nullable=True)
 
 
+class PayDates(Frame):
+    """Per scored invoice, when it will be paid (:mod:`models.paydates.predict`)."""
+
+    invoice_id: Series[str] = pa.Field(str_length=ID)
+    customer_id: Series[str] = pa.Field(str_length=ID)
+    pay_model_version: Series[str] = pa.Field(str_length={"max_value": 32})
+    pay_date_p10: Series[pa.DateTime] = pa.Field(nullable=True)
+    pay_date_p50: Series[pa.DateTime] = pa.Field(nullable=True)
+    pay_date_p90: Series[pa.DateTime] = pa.Field(nullable=True)
+    expected_pay_date: Series[pa.DateTime] = pa.Field(nullable=True)
+    p_paid_30d_after_due: Series[float] = pa.Field(ge=0, le=1)
+    p_paid_60d_after_due: Series[float] = pa.Field(ge=0, le=1)
+    p_paid_90d_after_due: Series[float] = pa.Field(ge=0, le=1)
+    p_unpaid_180d_after_due: Series[float] = pa.Field(ge=0, le=1, description="write-off risk")
+
+
+class ForecastWeeks(Frame):
+    """The cash-in forecast of a batch's open invoices, one row per week
+    (:mod:`models.paydates.forecast`)."""
+
+    week_start: Series[pa.DateTime]
+    expected: Series[float] = pa.Field(ge=0)
+    p10: Series[float] = pa.Field(ge=0)
+    p50: Series[float] = pa.Field(ge=0)
+    p90: Series[float] = pa.Field(ge=0)
+
+
 class Reasons(Frame):
     """Reasons in long form: the top reasons of each invoice and of each account."""
 

@@ -24,6 +24,7 @@ from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.model import LatePaymentModel
+from models.paydates.forecast import cash_forecast
 from models.paydates.hazard import PayDateModel
 from models.paydates.predict import pay_dates
 
@@ -141,7 +142,11 @@ class ScoredBatch:
     reasons: pd.DataFrame
     p_base: float
     pay_dates: pd.DataFrame | None = None
-    """Per invoice (``invoice_id`` first), the pay-date columns, when a pay-date model scored."""
+    """Per invoice (``invoice_id`` first), the pay-date columns (frame ``PayDates``), when a
+    pay-date model scored."""
+    forecast: pd.DataFrame | None = None
+    """The weekly cash-in forecast of these open invoices (frame ``ForecastWeeks``), from the
+    same pay-date distributions."""
 
 
 def score_batch(
@@ -200,6 +205,11 @@ def score_ledger(
     batch = score_batch(features, model, model_version)
     if pay_model is None:
         return batch
-    dates = pay_dates(pay_model, features.reset_index(drop=True))
-    dates.insert(0, "invoice_id", features["invoice_id"].to_numpy())
-    return replace(batch, pay_dates=dates)
+    rows = features.reset_index(drop=True)
+    cdf = pay_model.cdf(rows)
+    dates = pay_dates(pay_model, rows, cdf)
+    dates.insert(0, "invoice_id", rows["invoice_id"].to_numpy())
+    dates.insert(1, "customer_id", rows["customer_id"].to_numpy())
+    dates.insert(2, "pay_model_version", str(pay_model.info.get("version", "")))
+    forecast = cash_forecast(cdf, open_amounts(rows), rows["customer_id"].to_numpy(), as_of)
+    return replace(batch, pay_dates=dates, forecast=forecast.weekly)

@@ -58,6 +58,20 @@ def _weeks_of(days: np.ndarray, owed: np.ndarray) -> np.ndarray:
     return np.bincount(week[keep].astype(int), weights=owed[keep], minlength=WEEKS)
 
 
+def collected_weeks(
+    ledger: Ledger, invoice_ids: np.ndarray, owed: np.ndarray, as_of: pd.Timestamp
+) -> np.ndarray:
+    """What the invoices open at ``as_of`` (owing ``owed``) brought in, week by week after it,
+    as far as the ledger knows: NaN for a week that had not started by its last date."""
+    as_of = pd.Timestamp(as_of).normalize()
+    paid = ledger.invoices["paid_date"].set_axis(ledger.invoices["invoice_id"])
+    when = pd.to_datetime(paid.reindex(invoice_ids).to_numpy())
+    weekly = _weeks_of(np.asarray((when - as_of).days, "float64"), np.asarray(owed, "float64"))
+    known_days = (pd.Timestamp(ledger.last_date()).normalize() - as_of).days
+    started = 7 * np.arange(WEEKS) < known_days
+    return np.where(started, weekly, np.nan)
+
+
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
     total = float(np.abs(actual).sum())
     return float(np.abs(actual - forecast).sum() / total) if total else float("nan")

@@ -4,7 +4,7 @@ promoted on its own out-of-time figures."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import mlflow
@@ -187,7 +187,8 @@ def load_pay_model(name: str, alias_or_version: str = CHAMPION) -> tuple[PayDate
     inner = mlflow.pyfunc.load_model(f"models:/{registered}/{version}").unwrap_python_model()
     if not isinstance(inner, PayDatePyfunc):
         raise TypeError(f"not a precollect pay-date model: {type(inner).__name__}")
-    return inner.model, version
+    model = replace(inner.model, info={**inner.model.info, "version": version})
+    return model, version
 
 
 def promote_pay_dates(

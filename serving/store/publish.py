@@ -79,7 +79,8 @@ def scores_file(batch: ScoredBatch) -> pd.DataFrame:
     invoice_reasons = batch.reasons[batch.reasons["level"] == "invoice"]
     frame = batch.invoices[columns(ScoredInvoices)]
     if batch.pay_dates is not None:
-        frame = frame.merge(batch.pay_dates, on="invoice_id", how="left", validate="one_to_one")
+        dates = batch.pay_dates.drop(columns=["customer_id"])
+        frame = frame.merge(dates, on="invoice_id", how="left", validate="one_to_one")
     return codec.with_reason_lists(frame, "invoice_id", invoice_reasons)
 
 

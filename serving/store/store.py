@@ -207,6 +207,8 @@ class ScoreStore:
             reasons=batch.reasons,
             p_base=batch.p_base,
             progress=progress,
+            pay_dates=batch.pay_dates,
+            forecast=batch.forecast,
         )
 
     def write_batch(
@@ -219,8 +221,11 @@ class ScoreStore:
         reasons: pd.DataFrame,
         p_base: float,
         progress: Progress | None = None,
+        pay_dates: pd.DataFrame | None = None,
+        forecast: pd.DataFrame | None = None,
     ) -> None:
-        """Replace the batch ``(as_of, model_version)`` in one transaction."""
+        """Replace the batch ``(as_of, model_version)`` in one transaction: its scores, reasons
+        and, when a pay-date model scored it, pay dates and cash forecast."""
         key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
         frames = {
             tables.invoice_scores: codec.with_reason_lists(
@@ -231,6 +236,10 @@ class ScoreStore:
             ).assign(effects=codec.effects_json(accounts)),
             tables.reasons: reasons.assign(value=reasons["value"].map(codec.text_or_none)),
         }
+        if pay_dates is not None:
+            frames[tables.pay_dates] = pay_dates
+        if forecast is not None:
+            frames[tables.forecast_weeks] = forecast
         with self.engine.begin() as connection:
             for table in (*tables.BATCH_TABLES, tables.batches):
                 connection.execute(
@@ -281,6 +290,61 @@ class ScoreStore:
                 )
                 out[table.name] = pd.read_sql(query, connection)
         return out
+
+    def batch_column(self, as_of: object, model_version: str, column: str) -> pd.Series:
+        """One column of a batch's scored invoices, by ``invoice_id``."""
+        table = tables.invoice_scores
+        query = sa.select(table.c.invoice_id, table.c[column]).where(
+            table.c.as_of == pd.Timestamp(as_of).date(), table.c.model_version == model_version
+        )
+        with self.engine.connect() as connection:
+            frame = pd.read_sql(query, connection)
+        return frame.set_index("invoice_id")[column]
+
+    def pay_dates(self, as_of: object, model_version: str) -> pd.DataFrame:
+        """The pay dates of one batch's invoices (none when no pay-date model scored it)."""
+        table = tables.pay_dates
+        query = sa.select(table).where(
+            table.c.as_of == pd.Timestamp(as_of).date(), table.c.model_version == model_version
+        )
+        with self.engine.connect() as connection:
+            return pd.read_sql(query, connection)
+
+    def pay_date(self, invoice_id: str, as_of: object, model_version: str) -> dict[str, Any] | None:
+        """One invoice's pay dates in one batch."""
+        table = tables.pay_dates
+        query = sa.select(table).where(
+            table.c.invoice_id == invoice_id,
+            table.c.as_of == pd.Timestamp(as_of).date(),
+            table.c.model_version == model_version,
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def forecast(self, as_of: pd.Timestamp | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+        """The weekly cash-in forecast of the latest batch that has one (on ``as_of`` if
+        given), with that batch; an empty frame when none was stored."""
+        table, batches = tables.forecast_weeks, tables.batches
+        query = sa.select(batches).where(
+            sa.exists().where(
+                (table.c.as_of == batches.c.as_of)
+                & (table.c.model_version == batches.c.model_version)
+            )
+        )
+        if as_of is not None:
+            query = query.where(batches.c.as_of == pd.Timestamp(as_of).date())
+        query = query.order_by(batches.c.as_of.desc(), batches.c.created_at.desc()).limit(1)
+        with self.engine.connect() as connection:
+            batch = connection.execute(query).mappings().first()
+            if batch is None:
+                return {}, pd.DataFrame(columns=["week_start", "expected", "p10", "p50", "p90"])
+            weeks = sa.select(table.c.week_start, table.c.expected, table.c.p10, table.c.p50)
+            weeks = weeks.add_columns(table.c.p90).where(
+                table.c.as_of == batch["as_of"], table.c.model_version == batch["model_version"]
+            )
+            frame = pd.read_sql(weeks.order_by(table.c.week_start), connection)
+        return dict(batch), frame
 
     def latest_score(self, level: str, key: str) -> dict[str, Any] | None:
         """The latest stored score of an invoice (``level='invoice'``) or account: from the

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from models.decisions.frames import (
     AccountScores,
+    ForecastWeeks,
     Frame,
+    PayDates,
     Reasons,
     ScoredInvoices,
     WorklistRows,
@@ -102,6 +104,21 @@ reasons = sa.Table(
     *columns_from(Reasons, primary_key=("level", "key", "rank")),
 )
 
+pay_dates = sa.Table(
+    "pay_dates",
+    metadata,
+    *_batch_key(),
+    *columns_from(PayDates, primary_key=("invoice_id",)),
+    sa.Index("ix_pay_dates_customer_id", "customer_id"),
+)
+
+forecast_weeks = sa.Table(
+    "forecast_weeks",
+    metadata,
+    *_batch_key(),
+    *columns_from(ForecastWeeks, primary_key=("week_start",)),
+)
+
 worklist = sa.Table(
     "worklist",
     metadata,
@@ -141,7 +158,8 @@ erasures = sa.Table(
 )
 """The audit trail of erasures: who, when, how many rows of which table; never whose."""
 
-BATCH_TABLES = (invoice_scores, account_scores, reasons)
-WITHOUT_CUSTOMER_DATA = (batches, erasures)
-"""Tables that hold no customer's data; every other table is erased by its ``customer_id``
-column, and ``reasons`` by the ``key`` of the customer's account and invoices."""
+BATCH_TABLES = (invoice_scores, account_scores, reasons, pay_dates, forecast_weeks)
+WITHOUT_CUSTOMER_DATA = (batches, erasures, forecast_weeks)
+"""Tables that hold no customer's data (the forecast holds weekly totals only); every other
+table is erased by its ``customer_id`` column, and ``reasons`` by the ``key`` of the customer's
+account and invoices."""

@@ -37,7 +37,7 @@ def invoice(customer: str = "C000001", **changes: Any) -> dict[str, Any]:
     }
 
 
-READS = ["/v1/model", "/v1/worklist", "/v1/kpis"]
+READS = ["/v1/model", "/v1/worklist", "/v1/kpis", "/v1/forecast"]
 
 
 @pytest.mark.parametrize("path", READS)
@@ -76,6 +76,25 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     for path in ("/v1/accounts/NOBODY", "/v1/invoices/NO-SUCH-INVOICE"):
         missing = client.get(path, headers=h)
         assert missing.status_code == 404 and "no stored score" in missing.json()["detail"]
+    pay = found["pay_dates"]  # from the pay-date model that scored the same batch
+    assert pay["pay_model_version"] == "1" and pay["pay_date_p10"] <= pay["pay_date_p90"]
+    assert pay["pay_date_p10"] > found["as_of"] and 0 <= pay["p_unpaid_180d_after_due"] <= 1
+
+
+def test_the_stored_cash_forecast_with_what_has_come_in_since(
+    client: TestClient, served: Served
+) -> None:
+    h = headers("viewer")
+    body = client.get("/v1/forecast", headers=h).json()
+    assert body["as_of"] == str(served.as_of.date()) and body["model_version"] == served.versions[0]
+    weeks = body["weeks"]
+    assert len(weeks) == 13 and weeks[0]["week_start"] > body["as_of"]
+    assert all(w["p10"] <= w["p50"] <= w["p90"] for w in weeks)
+    assert 0 < sum(w["expected"] for w in weeks) <= body["open_amount"]
+    # scored on the ledger's last day: no week of it has begun, so nothing is "collected" yet
+    assert {w["collected"] for w in weeks} == {None}
+    missing = client.get("/v1/forecast", params={"as_of": "2001-01-01"}, headers=h)
+    assert missing.status_code == 404 and "no stored forecast" in missing.json()["detail"]
 
 
 def test_worklist_and_model(client: TestClient, served: Served) -> None:

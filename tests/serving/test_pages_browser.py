@@ -75,6 +75,14 @@ def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:
         assert "nan" not in page.inner_text("#kpis").lower()
         page.screenshot(path=str(SCREENSHOTS / "pages-kpis.png"), full_page=True)
 
+        page.click("text=Forecast")
+        page.wait_for_url("**/pages/forecast")
+        assert page.locator("tr.forecast-row").count() == 13
+        assert page.locator("#forecast-chart polygon.band").count() == 1
+        assert page.locator("#forecast-chart polyline.series").count() >= 1
+        assert "nan" not in page.inner_text("#forecast").lower()
+        page.screenshot(path=str(SCREENSHOTS / "pages-forecast.png"), full_page=True)
+
         page.click("text=Sign out")
         page.wait_for_url("**/pages/login")
         page.goto(f"{service.url}/pages/accounts")

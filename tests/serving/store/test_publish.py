@@ -1,4 +1,5 @@
-"""Publishing a scoring run: a date with nothing open is a clear error, and nothing is stored."""
+"""Publishing a scoring run: a date with nothing open is a clear error, and nothing is stored;
+pay dates and the cash forecast are stored with the batch they came from."""
 
 from __future__ import annotations
 
@@ -9,20 +10,62 @@ import pytest
 
 from features.ledger.errors import LedgerError
 from features.ledger.ingest import load_ledger
+from features.ledger.ledger import Ledger
+from models.decisions.frames import PayDates, columns
 from models.decisions.playbook import WorklistConfig
-from models.training.train import train_on_ledger
+from models.paydates.fit import fit_pay_dates_on_ledger
+from models.paydates.predict import PAY_DATE_COLUMNS
+from models.training.train import TrainingResult, train_on_ledger
 from serving.store.publish import score_and_store
 from serving.store.store import ScoreStore
 
 
+@pytest.fixture(scope="module")
+def ledger(small_synthetic: Path) -> Ledger:
+    return load_ledger(small_synthetic)
+
+
+@pytest.fixture(scope="module")
+def trained(ledger: Ledger) -> TrainingResult:
+    return train_on_ledger(ledger)
+
+
 def test_a_date_with_no_open_invoice_is_refused_and_stores_nothing(
-    small_synthetic: Path, tmp_path: Path
+    ledger: Ledger, trained: TrainingResult, tmp_path: Path
 ) -> None:
-    ledger = load_ledger(small_synthetic)
-    trained = train_on_ledger(ledger)
     store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
     before_any = ledger.invoices["issue_date"].min() - pd.Timedelta(days=1)
     with pytest.raises(LedgerError, match="no invoice is open at"):
         score_and_store(ledger, before_any, trained.model, "1", store, WorklistConfig())
     store.migrate()
     assert store.latest_batch() is None
+
+
+def test_pay_dates_and_the_forecast_are_stored_with_their_batch(
+    ledger: Ledger, trained: TrainingResult, tmp_path: Path
+) -> None:
+    assert set(PAY_DATE_COLUMNS) <= set(columns(PayDates))  # one list of pay-date fields
+    pay_model = fit_pay_dates_on_ledger(ledger)
+    pay_model.info["version"] = "7"
+    store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
+    as_of = ledger.default_as_of()
+    args = (ledger, as_of, trained.model, "1", store, WorklistConfig())
+    published = score_and_store(*args, pay_model=pay_model)
+    score_and_store(*args, pay_model=pay_model)  # the same batch again replaces it
+    batch, weeks = store.forecast()
+    assert batch["as_of"] == as_of.date() and batch["model_version"] == "1"
+    assert len(weeks) == 13 and (weeks["p10"] <= weeks["p90"]).all()
+    assert weeks["expected"].sum() == pytest.approx(published.batch.forecast["expected"].sum())
+    assert weeks["expected"].sum() <= published.batch.invoices["open_amount"].sum()
+    ids = published.batch.invoices["invoice_id"].tolist()
+    dates = store.pay_dates(as_of, "1")
+    assert sorted(dates["invoice_id"]) == sorted(ids)  # once each, after two writes
+    assert set(dates["pay_model_version"]) == {"7"}
+    assert (pd.to_datetime(dates["pay_date_p10"]).dropna() > as_of).all()
+    one = store.pay_date(ids[0], as_of, "1")
+    assert one is not None and one["customer_id"] == published.batch.invoices["customer_id"][0]
+    # a batch scored without a pay-date model stores none, and the forecast stays the last one
+    earlier = as_of - pd.Timedelta(days=7)
+    score_and_store(ledger, earlier, trained.model, "1", store, WorklistConfig())
+    assert store.forecast()[0]["as_of"] == as_of.date()
+    assert store.forecast(earlier)[1].empty
