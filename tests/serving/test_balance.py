@@ -48,45 +48,32 @@ def test_a_dead_workers_count_is_ignored_and_removed(tmp_path: Path) -> None:
     assert not (tmp_path / str(dead)).exists()
 
 
-@pytest.mark.slow
-def test_a_burst_of_connections_ends_up_even_across_workers(served: Served, tmp_path: Path) -> None:
-    folder = tmp_path / "counts"
-    folder.mkdir()
-    env = served.env(PRECOLLECT_WORKER_COUNTS=str(folder), PRECOLLECT_API_POLL_SECONDS="30")
-    del env["PRECOLLECT_API_SESSION_SECRET"]  # development mode draws one for all workers
-    process = start_service(env, tmp_path / "service.log", workers=2)
-    try:
-        deadline = time.monotonic() + 120
-        while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)  # both workers up
-        host, port = process.url.removeprefix("http://").split(":")
-        statuses: list[int] = []
-        connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(16)]
+def _burst(url: str, folder: Path) -> tuple[list[int], list[int]]:
+    """16 keep-alive clients, each sending until a reply keeps its connection open; the
+    statuses, and the connections each worker holds at the end."""
+    host, port = url.removeprefix("http://").split(":")
+    statuses: list[int] = []
+    connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(16)]
 
-        def client(conn: http.client.HTTPConnection) -> None:
-            sent, settled = 0, False
-            while (sent < 40 or not settled) and sent < 1000:  # until a reply keeps it open
-                conn.request("GET", "/v1/model", headers=headers("viewer"))
-                response = conn.getresponse()
-                response.read()
-                statuses.append(response.status)
-                sent, settled = sent + 1, not response.will_close
+    def client(conn: http.client.HTTPConnection) -> None:
+        sent, settled = 0, False
+        while (sent < 40 or not settled) and sent < 1000:  # until a reply keeps it open
+            conn.request("GET", "/v1/model", headers=headers("viewer"))
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+            sent, settled = sent + 1, not response.will_close
 
-        threads = [threading.Thread(target=client, args=(c,)) for c in connections]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        time.sleep(0.5)  # the workers see the last shed connections go
-        counts = [ConnectionCounts.read(path) for path in folder.iterdir()]
-        for conn in connections:
-            conn.close()
-        pages = _pages_over_new_connections(process.url)
-    finally:
-        stop_service(process)
-    assert set(statuses) == {200}  # shedding closes connections, never fails a request
-    assert sum(counts) == 16 and max(counts) - min(counts) <= 1, counts
-    assert pages == [200] * 20  # a page login holds whichever worker answers
+    threads = [threading.Thread(target=client, args=(c,)) for c in connections]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(0.5)  # the workers see the last shed connections go
+    counts = [ConnectionCounts.read(p) for p in folder.iterdir() if p.name.isdigit()]
+    for conn in connections:
+        conn.close()
+    return statuses, counts
 
 
 def _pages_over_new_connections(url: str) -> list[int]:
@@ -132,10 +119,15 @@ def _port_free(port: int) -> bool:
 
 
 @pytest.mark.slow
-def test_workers_end_with_a_killed_parent_and_the_port_is_free_again(
+def test_two_workers_share_connections_evenly_and_end_with_a_killed_parent(
     served: Served, tmp_path: Path
 ) -> None:
+    """One ``--workers 2`` service (starting one costs most of this test): a burst of
+    keep-alive connections ends up even, page logins hold on either worker, and a kill -9 of
+    the parent ends its workers, frees the port and leaves a counts folder the next start
+    removes."""
     env = served.env(PRECOLLECT_API_POLL_SECONDS="30")
+    del env["PRECOLLECT_API_SESSION_SECRET"]  # development mode draws one for all workers
     process = start_service(env, tmp_path / "first.log", workers=2)
     restarted = None
     try:
@@ -150,6 +142,10 @@ def test_workers_end_with_a_killed_parent_and_the_port_is_free_again(
             time.sleep(0.2)
         workers = [int(p.name) for p in folders[0].iterdir() if p.name.isdigit()]
         assert len(workers) == 2 and parent not in workers
+        statuses, counts = _burst(process.url, folders[0])
+        assert set(statuses) == {200}  # shedding closes connections, never fails a request
+        assert sum(counts) == 16 and max(counts) - min(counts) <= 1, counts
+        assert _pages_over_new_connections(process.url) == [200] * 20  # login holds anywhere
 
         os.kill(parent, signal.SIGKILL)  # the parent only: its workers are not signalled
         killed = time.monotonic()
@@ -161,7 +157,7 @@ def test_workers_end_with_a_killed_parent_and_the_port_is_free_again(
         assert _port_free(port) and time.monotonic() - killed < 10
         assert folders[0].exists()  # a kill -9 leaves it; the next start removes it
 
-        restarted = start_service(env, tmp_path / "second.log", workers=2, port=port)
+        restarted = start_service(env, tmp_path / "second.log", workers=1, port=port)
         assert httpx.get(f"{restarted.url}/healthz", timeout=10).status_code == 200
         assert not folders[0].exists()
     finally:
@@ -169,4 +165,3 @@ def test_workers_end_with_a_killed_parent_and_the_port_is_free_again(
         if restarted is not None:
             stop_service(restarted)
     assert restarted is not None
-    assert not list(shm.glob(f"{folder_prefix(restarted.proc.pid)}*"))  # a clean stop removes it
