@@ -82,7 +82,7 @@ class History:
             customer_codes=pd.Index(uniques),
             invoice_index=pd.Index(invoices["invoice_id"]),
             invoice_customer=codes[order].astype("int64"),
-            arrays=kernel.LedgerArrays(
+            arrays=kernel.ledger_arrays(
                 offsets=offsets,
                 issue=issue[order],
                 due=to_days(invoices["due_date"]),

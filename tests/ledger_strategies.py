@@ -146,3 +146,51 @@ def targets(draw: st.DrawFn, ledger: Ledger) -> pd.DataFrame:
             "amount": "float64",
         }
     )
+
+
+@st.composite
+def big_ledgers(draw: st.DrawFn, min_invoices: int = 1000, max_invoices: int = 3000) -> Ledger:
+    """One or two customers with thousands of invoices: hypothesis draws the shape (how many,
+    over how many days, how often settled, partly paid, disputed), numpy the rows. Settlement
+    days repeat (batch remittances), some invoices are paid on their issue day."""
+    import numpy as np
+
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(min_invoices, max_invoices))
+    span = draw(st.sampled_from([60, 400, 1500]))
+    open_share = draw(st.sampled_from([0.0, 0.05, 0.3]))
+    batch = draw(st.sampled_from([1, 7, 30]))  # settlements rounded to this many days
+    issue = START + pd.to_timedelta(np.sort(rng.integers(0, span, n)), unit="D")
+    terms = pd.to_timedelta(rng.choice([0, 15, 30, 60], n), unit="D")
+    delay = rng.integers(-20, 120, n).clip(0)
+    delay = (delay // batch) * batch + rng.integers(0, 2, n) * (batch > 1)
+    paid = pd.Series(issue + pd.to_timedelta(delay, unit="D"))
+    paid[rng.random(n) < open_share] = pd.NaT
+    ids = [f"B{i:05d}" for i in range(n)]
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": pd.array(ids, dtype="string"),
+            "customer_id": pd.array(rng.choice(["C0", "C1"], n, p=[0.9, 0.1]), dtype="string"),
+            "issue_date": issue.astype("datetime64[us]"),
+            "due_date": (issue + terms).astype("datetime64[us]"),
+            "amount": rng.integers(1, 50_000, n) / 100,
+            "currency": pd.array(["USD"] * n, dtype="string"),
+            "paid_date": paid.to_numpy().astype("datetime64[us]"),
+            "disputed": pd.array(rng.random(n) < 0.1, dtype="boolean"),
+            "channel": pd.array(rng.choice(["paper", "electronic"], n), dtype="string"),
+        }
+    )
+    payments = None
+    if draw(st.booleans()):
+        partly = rng.choice(n, n // 4, replace=False)
+        payments = pd.DataFrame(
+            {
+                "payment_id": pd.array([f"P{k:05d}" for k in range(len(partly))], dtype="string"),
+                "invoice_id": pd.array([ids[i] for i in partly], dtype="string"),
+                "payment_date": (
+                    issue[partly] + pd.to_timedelta(rng.integers(0, 90, len(partly)), unit="D")
+                ).astype("datetime64[us]"),
+                "amount": invoices["amount"].to_numpy()[partly] * 0.4,
+            }
+        )
+    return Ledger(invoices=resolve_paid_dates(invoices, payments), payments=payments)

@@ -41,10 +41,20 @@ OUTSIDE_THE_STORE = (
 """What an erasure of the store cannot reach: erase these by hand."""
 
 
+SQLITE_CACHE_KIB = 256 * 1024
+"""Page cache per SQLite connection: a batch's indexes (millions of reason keys) stay in memory
+while it is written, instead of being re-read page by page."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL: readers keep the old batch while one is written, and a batch is one transaction
+    (atomic whatever happens). ``synchronous=NORMAL`` keeps a committed batch through a crash
+    of the process (kill -9); a power cut may lose the last committed batch, whole, never
+    half of it. The cache only changes speed."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers keep the old batch while one is written
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
@@ -100,30 +110,76 @@ def _insert_frame(
     key: dict[str, Any],
     progress: Progress | None = None,
 ) -> None:
-    """Insert a frame's rows (the table's columns it has) under the batch ``key``, in chunks.
+    """Insert a frame's rows (the table's columns it has) under the batch ``key``, in chunks,
+    inside the caller's transaction.
 
-    Rows go to the driver's ``executemany`` as plain tuples (dicts for named-parameter drivers),
-    converted column by column with each column type's bind processor: SQLAlchemy's per-row
-    parameter handling costs several times SQLite's insert itself at millions of rows.
+    Rows are converted column by column with each column type's bind processor into plain
+    tuples: SQLAlchemy's per-row parameter handling costs several times the database's insert
+    itself at millions of rows. PostgreSQL takes them through ``COPY`` (psycopg's
+    ``cursor.copy``), one ``COPY`` per chunk so that each stays within the statement timeout;
+    other databases through the driver's ``executemany`` of one prepared insert.
     """
     dialect = connection.dialect
     names = [
         *key,
         *(c.name for c in table.columns if c.name in frame.columns and c.name not in key),
     ]
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    order = list(compiled.positiontup or []) if dialect.positional else names
+    copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+    if copy:
+        quote = dialect.identifier_preparer.quote
+        statement = (
+            f"COPY {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(n) for n in names)}) FROM STDIN"
+        )
+        order = names
+    else:
+        compiled = table.insert().compile(dialect=dialect, column_keys=names)
+        statement = compiled.string
+        order = list(compiled.positiontup or []) if dialect.positional else names
     fixed = {name: _bind(table.c[name], [value], dialect)[0] for name, value in key.items()}
     for start in range(0, len(frame), CHUNK_ROWS):
         part = frame.iloc[start : start + CHUNK_ROWS]
         columns = {n: _bind(table.c[n], _plain_values(part[n]), dialect) for n in names[len(key) :]}
         values = [[fixed[n]] * len(part) if n in fixed else columns[n] for n in order]
         rows: list[Any] = list(zip(*values, strict=True))
-        if not dialect.positional:
-            rows = [dict(zip(order, row, strict=True)) for row in rows]
-        connection.exec_driver_sql(compiled.string, rows)
+        if copy:
+            _copy_rows(connection, statement, rows)
+        else:
+            if not dialect.positional:
+                rows = [dict(zip(order, row, strict=True)) for row in rows]
+            connection.exec_driver_sql(statement, rows)
         if progress is not None:
             progress(len(part))
+
+
+def _copy_rows(connection: sa.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """``COPY ... FROM STDIN`` of ``rows`` on the connection's own psycopg connection, so in
+    its open transaction: a batch is still all or nothing."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def read_frame(connection: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
+    """``pd.read_sql(query, connection)``, read in bulk: the driver's rows as they come (one
+    ``fetchall``), then each column that needs it converted once by its type's result processor
+    (SQLAlchemy's per-row result handling costs more than the read itself at a million rows)."""
+    result = connection.execute(query)
+    names = list(result.keys())
+    assert result.cursor is not None
+    frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names, coerce_float=True)
+    dialect = connection.dialect
+    kinds = [d[1] for d in result.cursor.description or ()]
+    for name, column, kind in zip(names, query.selected_columns, kinds, strict=True):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, kind)
+        if process is not None and len(frame):
+            frame[name] = [process(v) for v in frame[name].tolist()]
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = frame[name].dt.tz_convert("UTC")  # as pd.read_sql gives them
+    result.close()
+    return frame
 
 
 def _plain_values(column: pd.Series) -> list[Any]:
@@ -288,7 +344,7 @@ class ScoreStore:
                 query = sa.select(table).where(
                     table.c.as_of == key[0], table.c.model_version == key[1]
                 )
-                out[table.name] = pd.read_sql(query, connection)
+                out[table.name] = read_frame(connection, query)
         return out
 
     def batch_column(self, as_of: object, model_version: str, column: str) -> pd.Series:

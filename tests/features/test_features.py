@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_strategies import ledgers, targets
+from ledger_strategies import big_ledgers, ledgers, targets
 
 from features.build import History, scoring_set, training_set
 from features.catalogue import FEATURES, feature_names
@@ -51,6 +53,36 @@ def test_fast_features_equal_the_reference(data: st.DataObject, ledger: Ledger, 
     fast = History.from_ledger(ledger, grace).features(chosen)
     slow = reference_features(ledger, chosen, grace)
     assert_same_features(fast, slow)
+
+
+def _direct_walk(history: History) -> History:
+    """The same history with every customer on the direct walk (the sweep's own oracle)."""
+    arrays = history.arrays._replace(regular=np.zeros_like(history.arrays.regular))
+    return dataclasses.replace(history, arrays=arrays)
+
+
+@settings(PROPERTY, max_examples=6)
+@given(st.data(), big_ledgers(), st.integers(0, 5))
+def test_customers_with_thousands_of_invoices_equal_the_reference(
+    data: st.DataObject, ledger: Ledger, grace: int
+) -> None:
+    """The sweep on long histories: every snapshot of every invoice equals the direct walk,
+    and a sample of them the reference."""
+    history = History.from_ledger(ledger, grace)
+    assert history.arrays.regular.all()  # the sweep, not the walk, is under test
+    rows = training_set(ledger, ledger.last_date(), history=history, snapshots=(14, 0))
+    every = rows[["invoice_id", "customer_id", "issue_date", "due_date", "amount"]]
+    every = every.assign(
+        as_of=rows["as_of"] + pd.to_timedelta(data.draw(st.sampled_from([0, 1, 45])), unit="D")
+    )
+    every = every.merge(
+        ledger.invoices[["invoice_id", "currency", "disputed", "channel", "paid_date"]],
+        on="invoice_id",
+    )
+    fast = history.features(every)
+    pd.testing.assert_frame_equal(fast, _direct_walk(history).features(every))
+    sample = every.sample(25, random_state=data.draw(st.integers(0, 1000))).reset_index(drop=True)
+    assert_same_features(history.features(sample), reference_features(ledger, sample, grace))
 
 
 @PROPERTY

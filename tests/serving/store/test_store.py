@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from fake_batches import fake_batch
 
-from serving.store.store import ScoreStore
+from serving.store import tables
+from serving.store.store import ScoreStore, read_frame
 
 AS_OF = pd.Timestamp("2025-01-31")
 HERE = Path(__file__).parent
@@ -190,3 +191,21 @@ def test_every_table_is_erasable_by_customer_or_holds_no_customer_data() -> None
     for table in tables.metadata.sorted_tables:
         erasable = "customer_id" in table.c or table is tables.reasons
         assert erasable or table in tables.WITHOUT_CUSTOMER_DATA, table.name
+
+
+def test_bulk_read_gives_what_read_sql_gives(store_url: str) -> None:
+    """Batches are read back in bulk (rows straight from the driver); the frames are those
+    of ``pd.read_sql``, missing values and types included."""
+    import sqlalchemy as sa
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    batch = fake_batch(300, seed=4)
+    batch["invoices"].loc[3, ["segment", "amount"]] = [None, float("nan")]
+    store.write_batch(as_of=AS_OF, model_version="1", p_base=0.3, **batch)
+    with store.engine.connect() as connection:
+        for table in (*tables.BATCH_TABLES, tables.batches):
+            query = sa.select(table)
+            pd.testing.assert_frame_equal(
+                read_frame(connection, query), pd.read_sql(query, connection)
+            )
