@@ -120,6 +120,31 @@ def monitor_at(
     return jsonable(report)
 
 
+def headline(report: dict[str, Any]) -> dict[str, float]:
+    """The headline figures of a report: its MLflow metrics, the points of the monitoring
+    page's series (absent ones left out)."""
+    drift = report["drift"]
+    performance = report["performance"]
+    matured = [c for c in performance["cohorts"] if c["realised"]]
+    figures = {
+        "alerts": len(report["alerts"]),
+        "accounts_deteriorating": report.get("accounts_deteriorating")
+        or len({a["customer_id"] for a in report.get("accounts") or []}),
+        "quarantine_rate": report["quality"]["quarantine"]["rate"],
+        "missing_columns": len(report["quality"]["missing_columns"]),
+        "estimated.roc_auc": performance["today"].get("roc_auc"),
+        "estimated.ece": performance["today"].get("ece"),
+        "realised.roc_auc": matured[-1]["realised"]["roc_auc"] if matured else None,
+        "realised.ece": matured[-1]["realised"]["ece"] if matured else None,
+    }
+    if drift["available"]:
+        figures["score_psi"] = drift["score"]["psi"]
+        figures["rows"] = drift["rows"]
+        figures["max_feature_psi"] = max((f["psi"] for f in drift["features"]), default=0.0)
+        figures.update({f"psi.{f['feature']}": f["psi"] for f in drift["features"]})
+    return {k: float(v) for k, v in figures.items() if v is not None}
+
+
 def jsonable(value: Any) -> Any:
     """NaN and infinities as ``None``, numpy scalars as Python ones, recursively."""
     if isinstance(value, dict):

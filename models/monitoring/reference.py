@@ -54,8 +54,12 @@ def build_reference(
     weeks: int = WEEKS,
     history: History | None = None,
 ) -> dict[str, Any]:
-    """The reference of ``model`` trained as of ``as_of`` (JSON-ready)."""
-    days = reference_days(as_of, weeks)
+    """The reference of ``model`` trained as of ``as_of`` (JSON-ready).
+
+    The weeks end at the ledger's last event when that comes first: a ledger extracted long
+    after its last invoice has nothing open at the extraction date."""
+    end = min(pd.Timestamp(as_of).normalize(), ledger.last_date().normalize())
+    days = reference_days(end, weeks)
     frame = scored_population(ledger, days, model.grace_days, history)
     features = [f for f in model.features if f in frame]
     p = model.predict_proba(frame) if len(frame) else np.zeros(0)
