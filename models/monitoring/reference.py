@@ -56,9 +56,10 @@ def build_reference(
 ) -> dict[str, Any]:
     """The reference of ``model`` trained as of ``as_of`` (JSON-ready).
 
-    The weeks end at the ledger's last event when that comes first: a ledger extracted long
-    after its last invoice has nothing open at the extraction date."""
-    end = min(pd.Timestamp(as_of).normalize(), ledger.last_date().normalize())
+    The weeks end at the ledger's last issue date when that comes first: a ledger extracted
+    long after its last invoice has nothing (or only stragglers) open at the extraction date."""
+    last_issue = pd.Timestamp(ledger.invoices["issue_date"].max()).normalize()
+    end = min(pd.Timestamp(as_of).normalize(), last_issue)
     days = reference_days(end, weeks)
     frame = scored_population(ledger, days, model.grace_days, history)
     features = [f for f in model.features if f in frame]

@@ -15,6 +15,7 @@ from models.decisions.scoring import score_ledger
 from models.model import LatePaymentModel
 from models.monitoring.limits import Thresholds
 from models.monitoring.monitor import SCORE_COLUMNS, monitor_at
+from models.monitoring.paydates import paydate_checks
 from models.monitoring.reference import INFO_KEY, build_reference
 from models.training.train import TrainingResult
 
@@ -104,3 +105,21 @@ def test_a_shifted_population_raises_feature_drift(
     report = monitor_at(bigger, day, model, limits=Thresholds(min_rows=1))
     drifted = {a["feature"] for a in report["alerts"] if a["kind"] == "feature_drift"}
     assert "amount" in drifted
+
+
+def test_pay_dates_are_judged_only_on_what_is_known_at_t(ledger: Ledger, day: pd.Timestamp) -> None:
+    from models.paydates.fit import fit_pay_dates_on_ledger
+    from models.paydates.hazard import PayParams
+
+    pay_model = fit_pay_dates_on_ledger(ledger, day - pd.Timedelta(days=21), PayParams())
+    rows = paydate_checks(ledger.known_at(day), day, pay_model, weeks=4)
+    # origins before the model's cutoff are left out: its fit saw their outcomes
+    assert [r["origin"] for r in rows] == [
+        str((day - pd.Timedelta(days=7 * k)).date()) for k in (1, 2, 3)
+    ]
+    assert [r["weeks_known"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert row["coverage"] is None or 0 <= row["coverage"] <= 1
+        assert row["wape"] is None or row["wape"] >= 0
+    # payments after T are not read even when the ledger holds them
+    assert paydate_checks(ledger, day, pay_model, weeks=4) == rows
