@@ -149,3 +149,15 @@ def test_a_read_only_store_is_one_line_without_sql(home: Path) -> None:
     assert result.exit_code == 1
     _one_error_line(result.output, "cannot be used: attempt to write a readonly database")
     assert "INSERT" not in result.output and "DELETE" not in result.output
+
+
+def test_monitor_before_any_model_is_one_line(home: Path, small_synthetic: Path) -> None:
+    result = runner.invoke(app, ["monitor", "--ledger", str(small_synthetic)])
+    assert result.exit_code == 1
+    _one_error_line(result.output, "no model 'champion'", "precollect train")
+
+
+def test_monitor_of_a_missing_ledger_is_one_line(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["monitor", "--ledger", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    _one_error_line(result.output)
