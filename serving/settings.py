@@ -229,6 +229,12 @@ class MonitorSettings(BaseSettings):
         _LIMITS.min_coverage, ge=0, le=1, description="pay-date P10-P90 coverage at least"
     )
     max_wape: float = Field(_LIMITS.max_wape, gt=0, description="weekly cash forecast WAPE")
+    lateness_gap: float = Field(
+        _LIMITS.lateness_gap,
+        gt=0,
+        le=1,
+        description="invoices just due: late share above the model's mean probability by this",
+    )
     cohort_days: int = Field(
         _LIMITS.cohort_days, ge=1, le=3660, description="days of stored batches to follow"
     )
@@ -256,6 +262,7 @@ class MonitorSettings(BaseSettings):
             mature_share=self.mature_share,
             min_coverage=self.min_coverage,
             max_wape=self.max_wape,
+            lateness_gap=self.lateness_gap,
             cohort_days=self.cohort_days,
             deterioration=Deterioration(
                 recent_days=self.recent_days, days_to_pay_jump=self.days_to_pay_jump

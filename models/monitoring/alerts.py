@@ -61,6 +61,14 @@ def alert_list(report: dict[str, Any], limits: Thresholds) -> list[dict[str, Any
                 "expected": expected["roc_auc"],
             }
         )
+    for row in report.get("just_due") or []:
+        if (
+            row["invoices"] >= limits.lateness_min
+            and row["observed"] - row["expected"] >= limits.lateness_gap
+            and _finite(row["z"])
+            and row["z"] >= limits.lateness_z
+        ):
+            alerts.append({"kind": "segment_lateness", **row})
     for row in report.get("paydates") or []:
         if row["coverage"] is not None and row["coverage"] < limits.min_coverage:
             alerts.append(

@@ -39,6 +39,13 @@ class Thresholds:
     min_coverage: float = 0.65
     """Pay-date P10-P90 coverage below this (nominal 0.8)."""
     max_wape: float = 0.5
+    lateness_gap: float = 0.15
+    """Invoices just due: late share this far above the model's mean probability for them..."""
+    lateness_z: float = 3.0
+    """...and this many standard deviations above it (a binomial z-score)."""
+    lateness_min: int = 10
+    due_days: int = 3
+    """Invoices due in the last this many days (their labels are known at T)."""
     cohort_days: int = 120
     paydate_weeks: int = 4
     deterioration: Deterioration = field(default_factory=Deterioration)

@@ -21,6 +21,7 @@ from models.model import LatePaymentModel
 from models.monitoring.accounts import deteriorating_accounts
 from models.monitoring.alerts import alert_list
 from models.monitoring.drift import column_psi, feature_psi
+from models.monitoring.lateness import just_due
 from models.monitoring.limits import Thresholds
 from models.monitoring.paydates import paydate_checks
 from models.monitoring.performance import cohort_performance, estimated
@@ -91,19 +92,21 @@ def monitor_at(
     labels = label_at(known.invoices, as_of, model.grace_days).assign(
         invoice_id=known.invoices["invoice_id"].astype(str).to_numpy()
     )
+    recent = stored_scores(scores, as_of, limits.cohort_days)
     report: dict[str, Any] = {
         "as_of": str(as_of.date()),
         "drift": _drift(reference, current, p),
         "performance": {
             "today": estimated(p, open_amounts(current)) if len(current) else {},
             "reference": (reference or {}).get("estimated", {}),
-            "cohorts": cohort_performance(
-                stored_scores(scores, as_of, limits.cohort_days), labels, limits.mature_share
-            ),
+            "cohorts": cohort_performance(recent, labels, limits.mature_share),
             "method": "estimated: expected ROC-AUC, ECE and late-amount capture from the "
             "calibrated probabilities (CBPE-style, written here); realised: the same on the "
             f"cohort's labels once {limits.mature_share:.0%} have matured",
         },
+        "just_due": just_due(
+            known, as_of, recent, labels, days=limits.due_days, grace_days=model.grace_days
+        ),
         "paydates": paydate_checks(known, as_of, pay_model, limits.paydate_weeks, history)
         if pay_model is not None
         else [],
