@@ -1,8 +1,10 @@
 """The training reference a monitor compares with, stored with the model when it is logged.
 
 It is the population the model will score, as it stood before training: the invoices open (and
-not yet overdue) at the training date and at each week before it for :data:`WEEKS` weeks, with
-their features as of each date. Per feature and for the score it keeps decile bins and their
+not yet overdue) at the training date and every :data:`STEP_DAYS` days before it for about
+:data:`WEEKS` weeks, with their features as of each date. Five days apart, the dates fall on
+every weekday (seven apart they would all be the same weekday, and features such as the days
+since the last payment, paid on business days, would drift every other day of the week). Per feature and for the score it keeps decile bins and their
 shares (:mod:`models.monitoring.drift`), and the confidence-based performance the scores
 promise (:mod:`models.monitoring.performance`), so later populations are compared like for
 like. Only dates on or before the training date are read.
@@ -24,6 +26,7 @@ from models.monitoring.drift import describe_column
 from models.monitoring.performance import estimated
 
 WEEKS = 8
+STEP_DAYS = 5
 VERSION = 1
 INFO_KEY = "reference"
 """Where the reference lives in ``LatePaymentModel.info`` (also logged as ``reference.json``)."""
@@ -42,8 +45,10 @@ def scored_population(
 
 
 def reference_days(as_of: pd.Timestamp, weeks: int = WEEKS) -> list[pd.Timestamp]:
+    """The dates pooled, oldest first, ending at ``as_of``."""
     as_of = pd.Timestamp(as_of).normalize()
-    return [as_of - pd.Timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
+    count = 7 * weeks // STEP_DAYS + 1
+    return [as_of - pd.Timedelta(days=STEP_DAYS * k) for k in range(count - 1, -1, -1)]
 
 
 def build_reference(
