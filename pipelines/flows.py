@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow
 
+from pipelines.monitor import MonitorRequest, monitor
 from pipelines.score import ScoreRequest, score
 from pipelines.train import TrainRequest, train
 
@@ -41,3 +42,16 @@ def scheduled_train(ledger: str, mapping: str | None = None) -> dict[str, Any]:
     """The weekly deployment's run: retrain on everything matured, promote when fairly better."""
     summary = train(TrainRequest(ledger=ledger, mapping=Path(mapping) if mapping else None))
     return {k: summary[k] for k in ("run_id", "model_name", "model_version", "promoted")}
+
+
+@flow(name="monitor", log_prints=True)
+def monitor_flow(request: MonitorRequest) -> dict[str, Any]:
+    """Drift, data quality, performance and deteriorating accounts as of a day; log and store."""
+    return monitor(request)
+
+
+@flow(name="monitor", log_prints=True)
+def scheduled_monitor(ledger: str, mapping: str | None = None) -> dict[str, Any]:
+    """The daily deployment's run: monitor the champion as of the ledger's extraction date."""
+    summary = monitor(MonitorRequest(ledger=ledger, mapping=Path(mapping) if mapping else None))
+    return {k: v for k, v in summary.items() if k != "report"}

@@ -1,6 +1,6 @@
 """``precollect schedule``: the flows as Prefect deployments, served by this process.
 
-Score daily, retrain weekly, on cron schedules in the settings' time zone
+Score daily, retrain weekly, monitor daily, on cron schedules in the settings' time zone
 (``PRECOLLECT_SCHEDULE_*``). The ledger is a deployment parameter only as
 :func:`pipelines.runtime.hidden` shows it: Prefect stores parameters, so a URL's password stays
 in the environment (``PRECOLLECT_SCHEDULE_LEDGER``) of the serving process and its runs.
@@ -16,14 +16,15 @@ from serving.settings import ScheduleSettings
 
 SCORE_DEPLOYMENT = "daily-score"
 TRAIN_DEPLOYMENT = "weekly-train"
+MONITOR_DEPLOYMENT = "daily-monitor"
 
 
 def deployments(ledger: str, mapping: Path | None, schedule: ScheduleSettings) -> list[Any]:
-    """The score and retrain deployments of ``ledger`` (Prefect ``RunnerDeployment``s)."""
+    """The score, retrain and monitor deployments of ``ledger`` (Prefect ``RunnerDeployment``s)."""
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
 
-    from pipelines.flows import scheduled_score, scheduled_train
+    from pipelines.flows import scheduled_monitor, scheduled_score, scheduled_train
 
     parameters = {"ledger": hidden(ledger), "mapping": str(mapping) if mapping else None}
     return [
@@ -40,6 +41,12 @@ def deployments(ledger: str, mapping: Path | None, schedule: ScheduleSettings) -
         for flow, name, cron, description in (
             (scheduled_score, SCORE_DEPLOYMENT, schedule.score_cron, "score the open invoices"),
             (scheduled_train, TRAIN_DEPLOYMENT, schedule.train_cron, "retrain and promote"),
+            (
+                scheduled_monitor,
+                MONITOR_DEPLOYMENT,
+                schedule.monitor_cron,
+                "monitor drift, quality and performance",
+            ),
         )
     ]
 

@@ -945,6 +945,114 @@ def serve(
         raise fail(str(exc)) from None
 
 
+def print_monitor(summary: dict) -> None:
+    """The alerts, then the deteriorating accounts, of a monitor run."""
+    report = summary["report"]
+    drift = report["drift"]
+    if drift["available"]:
+        top = drift["features"][:5]
+        console.print(
+            f"{drift['rows']:,} invoices scored as of {report['as_of']} against the reference of "
+            f"{drift['reference_as_of']}: score PSI {drift['score']['psi']:.3f}; largest feature "
+            "PSI " + ", ".join(f"{f['feature']} {f['psi']:.3f}" for f in top),
+            highlight=False,
+        )
+    else:
+        console.print(f"no drift check: {drift['reason']}", highlight=False)
+    alerts = summary["alerts"]
+    table = Table(title=f"alerts ({len(alerts)})", title_justify="left")
+    table.add_column("kind")
+    table.add_column("detail")
+    for alert in alerts[:30]:
+        detail = ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in alert.items()
+            if k != "kind"
+        )
+        table.add_row(alert["kind"], _clip(detail, 100))
+    console.print(table)
+    if report["accounts"]:
+        accounts = Table(title="deteriorating accounts", title_justify="left")
+        for column in ("account", "measure", "before", "recent", "change"):
+            accounts.add_column(
+                column, justify="left" if column in ("account", "measure") else "right"
+            )
+        for row in report["accounts"][:15]:
+            accounts.add_row(
+                row["customer_id"],
+                row["measure"].replace("_", " "),
+                f"{row['before']:.2f}",
+                f"{row['recent']:.2f}",
+                f"{row['change']:+.2f}",
+            )
+        console.print(accounts)
+
+
+@app.command()
+def monitor(
+    ledger: LedgerOpt,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="monitor as of this day, using nothing after it [default: extraction]"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the report as JSON here")] = None,
+    mapping: MappingOpt = None,
+    model_alias: Annotated[
+        str | None,
+        typer.Option(
+            help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            help="the registered model [default: the ledger's own, precollect-<ledger name>]"
+        ),
+    ] = None,
+) -> None:
+    """Check the champion: feature and score drift against its training reference, data quality,
+    performance per scoring-date cohort (realised, else estimated), pay dates and the cash
+    forecast, deteriorating accounts; alerts by PRECOLLECT_MONITOR_* thresholds. Logged to MLflow
+    and stored."""
+    from pipelines.runtime import hidden, use_local_defaults
+
+    use_local_defaults()
+    from pipelines.monitor import MonitorRequest, run_monitor
+
+    current = settings()
+    alias = model_alias or current.model_alias
+    request = MonitorRequest(
+        ledger=hidden(ledger),
+        as_of=_day_or_none(as_of),
+        mapping=mapping,
+        model_alias=alias,
+        model_name=model_name,
+        out=out,
+    )
+    try:
+        with console.status("monitoring"), store_failures(current.store_url):
+            summary = run_monitor(request)
+    except (LedgerError, ContractViolation, LedgerMismatch) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:
+        if type(exc).__name__ == "MlflowException":
+            raise fail(
+                f"no model '{alias}' of this ledger in the registry: run precollect train on it "
+                "first (or choose one with --model-name)"
+            ) from None
+        raise
+    print_monitor(summary)
+    if summary["retrained"]:
+        done = summary["retrained"]
+        console.print(
+            f"retrained: version {done['model_version']}, "
+            f"{'champion' if done['promoted'] else 'challenger'} ({done['promotion_reason']})",
+            highlight=False,
+        )
+    if out is not None:
+        console.print(f"report written to {out}; MLflow run {summary['run_id']}", highlight=False)
+
+
 @app.command()
 def schedule(
     ledger: Annotated[
@@ -962,7 +1070,8 @@ def schedule(
         ),
     ] = None,
 ) -> None:
-    """Serve the flows as Prefect deployments until stopped: score daily, retrain weekly (cron
+    """Serve the flows as Prefect deployments until stopped: score daily, retrain weekly, monitor
+    daily (cron
     and time zone from PRECOLLECT_SCHEDULE_*; needs a Prefect server at PREFECT_API_URL)."""
     from pydantic import ValidationError
 
@@ -981,11 +1090,17 @@ def schedule(
             "PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
     use_local_defaults()
-    from pipelines.schedule import SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT, serve_deployments
+    from pipelines.schedule import (
+        MONITOR_DEPLOYMENT,
+        SCORE_DEPLOYMENT,
+        TRAIN_DEPLOYMENT,
+        serve_deployments,
+    )
 
     console.print(
-        f"serving score/{SCORE_DEPLOYMENT} ({plan.score_cron}) and train/{TRAIN_DEPLOYMENT} "
-        f"({plan.train_cron}), time zone {plan.timezone}; Ctrl-C stops",
+        f"serving score/{SCORE_DEPLOYMENT} ({plan.score_cron}), train/{TRAIN_DEPLOYMENT} "
+        f"({plan.train_cron}) and monitor/{MONITOR_DEPLOYMENT} ({plan.monitor_cron}), time zone "
+        f"{plan.timezone}; Ctrl-C stops",
         highlight=False,
     )
     serve_deployments(chosen, mapping or plan.mapping, plan)

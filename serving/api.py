@@ -22,6 +22,7 @@ from serving.schemas import (
     Health,
     Kpis,
     ModelOut,
+    MonitoringOut,
     PathId,
     Problem,
     Readiness,
@@ -201,6 +202,19 @@ def worklist(
         "model_version": str(first["model_version"]) if first else None,
         "items": items,
     }
+
+
+@v1.get("/monitoring", response_model=MonitoringOut, responses=NOT_FOUND)
+def monitoring(service: ServiceDep, _: Reader, as_of: Day | None = None) -> dict[str, Any]:
+    """The latest stored monitor report (on ``as_of`` if given): drift, data quality,
+    performance per cohort, pay dates, deteriorating accounts and the alerts; 404 before any
+    monitor run."""
+    found = service.monitoring(as_of)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "no monitor run stored: run precollect monitor first"
+        )
+    return found
 
 
 MAX_KPI_MONTHS = 120

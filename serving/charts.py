@@ -48,8 +48,11 @@ def waterfall_svg(
     return "".join(parts)
 
 
-def bars_svg(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> str:
-    """Horizontal bars, one per ``(label, value, colour)``, each labelled with its value."""
+def bars_svg(
+    title: str, bars: list[tuple[str, float, str]], unit: str = "", fmt: str = "{:,.0f}"
+) -> str:
+    """Horizontal bars, one per ``(label, value, colour)``, each labelled with its value
+    (written with ``fmt``)."""
     top = max([1e-9, *(v for _, v, _ in bars)])
     scale = (WIDTH - LABEL - 110) / top
     height = ROW * len(bars) + 30
@@ -60,7 +63,7 @@ def bars_svg(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> 
     ]
     for i, (name, value, colour) in enumerate(bars):
         y = 20 + i * ROW
-        label = f"{value:,.0f}{unit}"
+        label = f"{fmt.format(value)}{unit}"
         parts.append(f'<text x="{LABEL - 8}" y="{y + 14}" text-anchor="end">{escape(name)}</text>')
         parts.append(
             f'<rect x="{LABEL}" y="{y + 3}" width="{max(value * scale, 1.5):.1f}" '
@@ -77,10 +80,12 @@ def lines_svg(
     series: list[tuple[str, list[float], str]],
     unit: str = "",
     band: tuple[str, list[float], list[float], str] | None = None,
+    fmt: str = "{:,.1f}",
+    axis_fmt: str = "{:,.0f}",
 ) -> str:
     """A line per ``(name, values, colour)`` over the x ``labels``, with a legend and the last
-    value of each line written beside it; ``band``, ``(name, low, high, colour)``, is shaded
-    behind the lines."""
+    value of each line written beside it (with ``fmt``; the axis top with ``axis_fmt``);
+    ``band``, ``(name, low, high, colour)``, is shaded behind the lines."""
     height, left, right, top, bottom = 260, 50, 110, 30, 40
     values = [v for _, line, _ in series for v in line if v == v]  # NaN-free
     if band is not None:
@@ -98,7 +103,7 @@ def lines_svg(
         f'<text x="{left}" y="14" fill="#555">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         'stroke="#999"/>',
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{high:,.0f}{unit}</text>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{axis_fmt.format(high)}{unit}</text>',
         f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
     for i, label in enumerate(labels):
@@ -128,7 +133,7 @@ def lines_svg(
         x, y = (float(c) for c in point(last_i, last_v).split(","))
         parts.append(
             f'<text x="{x + 6:.1f}" y="{y + 4:.1f}" fill="{colour}">'
-            f"{escape(name)} {last_v:,.1f}{unit}</text>"
+            f"{escape(name)} {fmt.format(last_v)}{unit}</text>"
         )
         parts.append(
             f'<rect x="{left + 130 * k}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'

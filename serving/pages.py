@@ -1,4 +1,5 @@
-"""The managers' pages: flagged accounts, one account's risk and reasons, the model. Viewer login."""
+"""The managers' pages: flagged accounts, one account's risk and reasons, the model, the KPIs,
+the monitoring. Viewer login."""
 
 from __future__ import annotations
 
@@ -278,3 +279,69 @@ def kpis(request: Request, service: ServiceDep) -> Response:
         dso_chart=dso_chart,
         aging_chart=aging_chart,
     )
+
+
+PSI_BARS = 15
+
+
+@router.get("/monitoring")
+def monitoring(request: Request, service: ServiceDep) -> Response:
+    """The latest monitor run: alerts, PSI by feature, AUC over cohorts (realised, estimated
+    before maturity), data quality, pay dates and the deteriorating accounts."""
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    found = service.monitoring()
+    if found is None:
+        message = "no monitor run stored yet: run precollect monitor (or its daily deployment)"
+        return render("missing.html", 404, who=who, customer_id=None, message=message)
+    report = found["report"]
+    limits = report.get("thresholds", {})
+    drift = report.get("drift", {})
+    psi_chart = ""
+    if drift.get("available"):
+        bars = [
+            (
+                f["feature"],
+                f["psi"],
+                RAISE if f["psi"] >= limits.get("feature_psi", 0.25) else TOTAL,
+            )
+            for f in drift["features"][:PSI_BARS]
+        ]
+        psi_chart = bars_svg(
+            f"PSI by feature against the reference of {drift['reference_as_of']} (largest "
+            f"{len(bars)})",
+            bars,
+            fmt="{:.3f}",
+        )
+    cohorts = report.get("performance", {}).get("cohorts", [])
+    auc_chart = ""
+    if cohorts:
+        auc_chart = lines_svg(
+            "ROC-AUC by scoring date",
+            [c["as_of"] for c in cohorts],
+            [
+                (
+                    "realised",
+                    [_number((c["realised"] or {}).get("roc_auc")) for c in cohorts],
+                    TOTAL,
+                ),
+                ("estimated", [_number(c["estimated"].get("roc_auc")) for c in cohorts], "#8e44ad"),
+            ],
+            fmt="{:.3f}",
+            axis_fmt="{:.1f}",
+        )
+    return render(
+        "monitoring.html",
+        who=who,
+        found=found,
+        report=report,
+        drift=drift,
+        cohorts=cohorts,
+        psi_chart=psi_chart,
+        auc_chart=auc_chart,
+    )
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)

@@ -407,3 +407,18 @@ class ReloadOut(BaseModel):
     model_version: str | None
     swapped: bool
     registry: str
+
+
+class MonitoringOut(BaseModel):
+    """The latest monitor run: its alerts, its whole report, and the figures of earlier runs."""
+
+    as_of: date
+    model_version: str
+    created_at: datetime
+    alerts: list[dict[str, Any]] = Field(description='e.g. {"kind": "feature_drift", ...}')
+    report: dict[str, Any] = Field(
+        description="drift, performance, paydates, quality, accounts, thresholds, alerts"
+    )
+    history: list[dict[str, Any]] = Field(
+        description="per earlier run, oldest first: as_of, model_version and headline figures"
+    )

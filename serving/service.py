@@ -249,6 +249,28 @@ class Service:
             "weeks": weeks.astype(object).where(weeks.notna(), None).to_dict("records"),
         }
 
+    def monitoring(self, as_of: date | None = None, points: int = 120) -> dict[str, Any] | None:
+        """The latest stored monitor report (on ``as_of`` if given) and the headline figures
+        of the runs up to it, oldest first; ``None`` before any monitor run."""
+        import json
+
+        from models.monitoring.monitor import headline
+
+        day = pd.Timestamp(as_of) if as_of else None
+        found = self.store.monitoring_report(day)
+        if found is None:
+            return None
+        runs = self.store.monitoring_runs(until=pd.Timestamp(found["as_of"]), limit=points)
+        history = [
+            {
+                "as_of": r.as_of,
+                "model_version": str(r.model_version),
+                **headline(json.loads(r.report)),
+            }
+            for r in runs.iloc[::-1].itertuples()
+        ]
+        return {**found, "alerts": found["report"].get("alerts", []), "history": history}
+
     def treatments(self) -> frozenset[str]:
         """The treatments of the playbook in force (the worklist's ``treatment`` values)."""
         return frozenset(r.treatment for r in self.settings.worklist.config().rules)

@@ -2,8 +2,8 @@
 
 ``Settings`` holds what every command shares (home, store, grace days, bad-row limit, model
 alias) and one section per part: ``api`` (``PRECOLLECT_API_*``), ``training``
-(``PRECOLLECT_TRAIN_*``), ``worklist`` (``PRECOLLECT_WORKLIST_*``) and ``schedule``
-(``PRECOLLECT_SCHEDULE_*``). The CLI's and the flows'
+(``PRECOLLECT_TRAIN_*``), ``worklist`` (``PRECOLLECT_WORKLIST_*``), ``schedule``
+(``PRECOLLECT_SCHEDULE_*``) and ``monitor`` (``PRECOLLECT_MONITOR_*``). The CLI's and the flows'
 defaults come from here. Validators refuse unsafe configurations: outside development mode the
 service needs API keys and a session secret of its own; keys are stored only as SHA-256 hashes.
 
@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.ledger.limits import MAX_BAD_FRACTION
 from models.decisions.playbook import WorklistConfig, load_config
+from models.monitoring.limits import Deterioration, Thresholds
 from models.registry.aliases import CHAMPION
 from models.registry.promotion import PromotionPolicy
 
@@ -29,6 +30,8 @@ MIN_SECRET_CHARS = 32
 SESSION_SECRET_ENV = "PRECOLLECT_API_SESSION_SECRET"
 _PLAYBOOK = WorklistConfig()
 _POLICY = PromotionPolicy()
+_LIMITS = Thresholds()
+_RULES = Deterioration()
 
 
 class Role(StrEnum):
@@ -176,6 +179,7 @@ class ScheduleSettings(BaseSettings):
     timezone: str = Field("UTC", description="IANA time zone of the cron schedules")
     score_cron: str = Field("0 6 * * *", description="when the daily score runs (cron)")
     train_cron: str = Field("0 5 * * 1", description="when the weekly retrain runs (cron)")
+    monitor_cron: str = Field("30 6 * * *", description="when the daily monitor runs (cron)")
 
     @field_validator("timezone")
     @classmethod
@@ -190,12 +194,80 @@ class ScheduleSettings(BaseSettings):
             ) from None
         return zone
 
-    @field_validator("score_cron", "train_cron")
+    @field_validator("score_cron", "train_cron", "monitor_cron")
     @classmethod
     def _five_fields(cls, cron: str) -> str:
         if len(cron.split()) != 5:
             raise ValueError(f"{cron!r} is not a cron schedule of five fields, e.g. '0 6 * * *'")
         return cron
+
+
+class MonitorSettings(BaseSettings):
+    """The monitor's alert thresholds and its retrain trigger (``PRECOLLECT_MONITOR_*``)."""
+
+    model_config = _section("PRECOLLECT_MONITOR_")
+
+    feature_psi: float = Field(_LIMITS.feature_psi, gt=0, description="PSI of one feature")
+    group_psi: float = Field(_LIMITS.group_psi, gt=0, description="mean PSI of a reason group")
+    score_psi: float = Field(_LIMITS.score_psi, gt=0, description="PSI of the scores")
+    min_rows: int = Field(
+        _LIMITS.min_rows, ge=1, description="scored invoices needed before drift alerts"
+    )
+    quarantine_rate: float = Field(
+        _LIMITS.quarantine_rate, ge=0, le=1, description="share of a table's rows quarantined"
+    )
+    auc_drop: float = Field(
+        _LIMITS.auc_drop, gt=0, description="ROC-AUC below the reference's estimate by this"
+    )
+    ece_rise: float = Field(
+        _LIMITS.ece_rise, gt=0, description="ECE above the reference's expected ECE by this"
+    )
+    mature_share: float = Field(
+        _LIMITS.mature_share, gt=0, le=1, description="labels known before a cohort is realised"
+    )
+    min_coverage: float = Field(
+        _LIMITS.min_coverage, ge=0, le=1, description="pay-date P10-P90 coverage at least"
+    )
+    max_wape: float = Field(_LIMITS.max_wape, gt=0, description="weekly cash forecast WAPE")
+    lateness_gap: float = Field(
+        _LIMITS.lateness_gap,
+        gt=0,
+        le=1,
+        description="invoices just due: late share above the model's mean probability by this",
+    )
+    cohort_days: int = Field(
+        _LIMITS.cohort_days, ge=1, le=3660, description="days of stored batches to follow"
+    )
+    recent_days: int = Field(
+        _RULES.recent_days, ge=7, description="deteriorating accounts: the recent window"
+    )
+    days_to_pay_jump: float = Field(
+        _RULES.days_to_pay_jump, gt=0, description="deteriorating accounts: days to pay rise"
+    )
+    retrain_on: list[str] = Field(
+        default_factory=list,
+        description="alert kinds that start a retrain (JSON list, e.g. "
+        '["feature_drift", "performance_drop"]); empty: never',
+    )
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            feature_psi=self.feature_psi,
+            group_psi=self.group_psi,
+            score_psi=self.score_psi,
+            min_rows=self.min_rows,
+            quarantine_rate=self.quarantine_rate,
+            auc_drop=self.auc_drop,
+            ece_rise=self.ece_rise,
+            mature_share=self.mature_share,
+            min_coverage=self.min_coverage,
+            max_wape=self.max_wape,
+            lateness_gap=self.lateness_gap,
+            cohort_days=self.cohort_days,
+            deterioration=Deterioration(
+                recent_days=self.recent_days, days_to_pay_jump=self.days_to_pay_jump
+            ),
+        )
 
 
 class Settings(BaseSettings):
@@ -234,6 +306,7 @@ class Settings(BaseSettings):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     worklist: WorklistSettings = Field(default_factory=WorklistSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     @property
     def store_url(self) -> str:

@@ -23,6 +23,7 @@ from features.catalogue import CATALOGUE_VERSION, FEATURES
 from features.ledger.errors import LedgerMismatch
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
+from models.monitoring.reference import INFO_KEY, build_reference
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import LatePaymentPyfunc, pip_requirements, unwrap
 from models.registry.card import model_card, model_card_markdown
@@ -133,8 +134,12 @@ def log_training_run(
     ledger: Ledger,
     extra_figures: dict[str, Figure] | None = None,
 ) -> tuple[str, str]:
-    """Log params, metrics, plots, the model card and the pyfunc model in the active run;
-    register it as the challenger of ``name``.
+    """Log params, metrics, plots, the model card, the monitoring reference and the pyfunc
+    model in the active run; register it as the challenger of ``name``.
+
+    The reference (:mod:`models.monitoring.reference`) goes inside the model, so a monitor
+    finds it with the champion, and beside it as ``reference.json``; models logged before
+    references existed load as before, without one.
 
     Returns:
         (run id, registered model version)
@@ -144,6 +149,8 @@ def log_training_run(
     run = mlflow.active_run()
     assert run is not None, "call inside mlflow.start_run()"
     result.model.info.update({"ledger": ledger_facts(ledger), "params": asdict(params)})
+    if INFO_KEY not in result.model.info:
+        result.model.info[INFO_KEY] = build_reference(ledger, result.model, result.split.as_of)
     refit = result.model.info
     mlflow.log_params(
         {
@@ -186,6 +193,7 @@ def log_training_run(
     card = model_card(result, name=name, params=params, ledger=ledger_facts(ledger))
     mlflow.log_dict(card, "model_card.json")
     mlflow.log_text(model_card_markdown(card), "model_card.md")
+    mlflow.log_dict(result.model.info[INFO_KEY], "reference.json")
     mlflow.log_dict(
         {
             "metrics": result.metrics,

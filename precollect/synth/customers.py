@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
 
+from precollect.synth import calendar
 from precollect.synth.ids import format_ids, id_width, pick_strings
 
 SEGMENTS = ("enterprise", "mid-market", "smb")
@@ -215,4 +217,28 @@ def customers_table(customers: Customers) -> pa.Table:
             pa.array(since, type=pa.timestamp("us")),
         ],
         schema=_CUSTOMER_SCHEMA,
+    )
+
+
+@dataclass(frozen=True)
+class SegmentShift:
+    """From ``day`` on, every customer of ``segment`` pays as a deteriorating one does, at once
+    and for good (for the simulated month: a shift the monitor must catch)."""
+
+    segment: str
+    day: date
+    logit: float = 4.0
+
+
+def shift_segment(c: Customers, change: SegmentShift) -> Customers:
+    """``c`` with the segment's lateness raised by ``change.logit`` on invoices due from its day
+    (the deterioration model's onset, with no ramp and no recovery)."""
+    hit = c.segment == SEGMENTS.index(change.segment)
+    day = float(calendar.to_day(change.day))
+    return replace(
+        c,
+        onset=np.where(hit, day - 1, c.onset),  # full from the day itself
+        ramp=np.where(hit, 1.0, c.ramp),
+        shift=np.where(hit, c.shift + change.logit, c.shift),
+        recovery=np.where(hit, np.inf, c.recovery),
     )

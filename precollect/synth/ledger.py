@@ -16,10 +16,12 @@ from precollect.synth import calendar
 from precollect.synth.customers import (
     CHANNELS,
     CURRENCIES,
+    SegmentShift,
     customer_width,
     customers_table,
     invoice_counts,
     make_customers,
+    shift_segment,
 )
 from precollect.synth.faults import RULES, inject
 from precollect.synth.ids import format_ids, id_width, pick_strings
@@ -192,6 +194,7 @@ def generate_ledger(
     chunk_invoices: int = 1_000_000,
     progress: Callable[[int], None] | None = None,
     monthly: bool = False,
+    segment_shift: SegmentShift | None = None,
 ) -> SynthSummary:
     """Write a synthetic ledger (customers, invoices, payments, ``ledger.toml``) to ``out_dir``.
 
@@ -204,6 +207,7 @@ def generate_ledger(
 
     Args:
         progress: called with the number of valid invoices written after each chunk.
+        segment_shift: from a day on, a segment pays much later (the simulated month's shift).
     """
     _check(n_customers, n_invoices, seed, start, end, dirty, chunk_invoices)
     out_dir = Path(out_dir)
@@ -212,6 +216,8 @@ def generate_ledger(
     cum = calendar.cumulative(calendar.issue_weights(first, last))
     rng = np.random.default_rng([seed, _CUSTOMER_STREAM])
     customers = make_customers(rng, n_customers, first, last)
+    if segment_shift is not None:
+        customers = shift_segment(customers, segment_shift)
     counts = (
         monthly_counts(customers, first, last)
         if monthly

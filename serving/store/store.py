@@ -402,6 +402,28 @@ class ScoreStore:
             frame = pd.read_sql(weeks.order_by(table.c.week_start), connection)
         return dict(batch), frame
 
+    def scored_invoices(
+        self, since: pd.Timestamp, until: pd.Timestamp, columns: tuple[str, ...]
+    ) -> pd.DataFrame:
+        """``columns`` of the invoice scores of batches dated in ``(since, until]``; of a day
+        scored by several model versions, the batch written last."""
+        batches = self.batches()
+        if batches.empty:
+            return pd.DataFrame(columns=list(columns))
+        day = pd.to_datetime(batches["as_of"])
+        chosen = batches[((day > since) & (day <= until)).to_numpy()].drop_duplicates("as_of")
+        table = tables.invoice_scores
+        frames = []
+        with self.engine.connect() as connection:
+            for row in chosen.itertuples():
+                query = sa.select(*(table.c[c] for c in columns)).where(
+                    table.c.as_of == row.as_of, table.c.model_version == row.model_version
+                )
+                frames.append(pd.read_sql(query, connection))
+        return (
+            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+        )
+
     def latest_score(self, level: str, key: str) -> dict[str, Any] | None:
         """The latest stored score of an invoice (``level='invoice'``) or account: from the
         most recent as-of date, and of that day the batch written last."""
@@ -548,6 +570,75 @@ class ScoreStore:
             )
             for chunk in _records(frame, ["customer_id", "do_not_contact", "queue"]):
                 connection.execute(table.insert(), chunk)
+
+    # -- monitoring -----------------------------------------------------------------------------
+
+    def write_monitoring(self, report: dict[str, Any], model_version: str) -> None:
+        """Replace the monitor run of ``(report["as_of"], model_version)``: the report in one
+        row, its deteriorating accounts in their own table (erasable by customer)."""
+        key = {"as_of": pd.Timestamp(report["as_of"]).date(), "model_version": str(model_version)}
+        accounts = report.get("accounts") or []
+        kept = {k: v for k, v in report.items() if k != "accounts"}
+        kept["accounts_deteriorating"] = len({a["customer_id"] for a in accounts})
+        with self.engine.begin() as connection:
+            for table in (tables.monitoring_accounts, tables.monitoring_runs):
+                connection.execute(
+                    table.delete().where(
+                        table.c.as_of == key["as_of"], table.c.model_version == key["model_version"]
+                    )
+                )
+            connection.execute(
+                tables.monitoring_runs.insert(),
+                [
+                    {
+                        **key,
+                        "created_at": datetime.now(UTC),
+                        "alerts": len(report.get("alerts") or []),
+                        "report": json.dumps(kept, allow_nan=False),
+                    }
+                ],
+            )
+            columns = [c.name for c in tables.monitoring_accounts.columns]
+            rows = [{**key, **{c: a[c] for c in columns if c in a}} for a in accounts]
+            if rows:
+                connection.execute(tables.monitoring_accounts.insert(), rows)
+
+    def monitoring_runs(self, until: pd.Timestamp | None = None, limit: int = 400) -> pd.DataFrame:
+        """Stored monitor runs (``as_of, model_version, created_at, alerts, report``), newest
+        first, one per day (the latest written), on or before ``until`` if given."""
+        table = tables.monitoring_runs
+        query = sa.select(table)
+        if until is not None:
+            query = query.where(table.c.as_of <= pd.Timestamp(until).date())
+        query = query.order_by(table.c.as_of.desc(), table.c.created_at.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            frame = pd.read_sql(query, connection)
+        return frame.drop_duplicates("as_of").reset_index(drop=True)
+
+    def monitoring_report(self, as_of: pd.Timestamp | None = None) -> dict[str, Any] | None:
+        """The latest stored monitor report (on ``as_of`` if given) with its account list."""
+        runs = self.monitoring_runs(until=as_of, limit=1 if as_of is None else 400)
+        if as_of is not None:
+            runs = runs[pd.to_datetime(runs["as_of"]) == pd.Timestamp(as_of).normalize()]
+        if runs.empty:
+            return None
+        run = runs.iloc[0]
+        table = tables.monitoring_accounts
+        query = (
+            sa.select(table)
+            .where(table.c.as_of == run["as_of"], table.c.model_version == run["model_version"])
+            .order_by(table.c.severity.desc(), table.c.customer_id)
+        )
+        with self.engine.connect() as connection:
+            accounts = pd.read_sql(query, connection).drop(columns=["as_of", "model_version"])
+        report = json.loads(run["report"])
+        report["accounts"] = accounts.to_dict("records")
+        return {
+            "as_of": run["as_of"],
+            "model_version": str(run["model_version"]),
+            "created_at": run["created_at"],
+            "report": report,
+        }
 
     # -- erasure --------------------------------------------------------------------------------
 

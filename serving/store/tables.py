@@ -158,8 +158,34 @@ erasures = sa.Table(
 )
 """The audit trail of erasures: who, when, how many rows of which table; never whose."""
 
+monitoring_runs = sa.Table(
+    "monitoring_runs",
+    metadata,
+    *_batch_key(),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("alerts", sa.Integer, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+)
+"""One monitor run per day and model version: its JSON report, less the account list."""
+
+monitoring_accounts = sa.Table(
+    "monitoring_accounts",
+    metadata,
+    *_batch_key(),
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("measure", sa.String(16), primary_key=True),
+    sa.Column("before", sa.Float, nullable=False),
+    sa.Column("recent", sa.Float, nullable=False),
+    sa.Column("change", sa.Float, nullable=False),
+    sa.Column("severity", sa.Float, nullable=False),
+    sa.Column("recent_invoices", sa.Integer, nullable=False),
+    sa.Column("before_invoices", sa.Integer, nullable=False),
+    sa.Index("ix_monitoring_accounts_customer", "customer_id"),
+)
+"""The deteriorating-account list of each monitor run (erased with the customer)."""
+
 BATCH_TABLES = (invoice_scores, account_scores, reasons, pay_dates, forecast_weeks)
-WITHOUT_CUSTOMER_DATA = (batches, erasures, forecast_weeks)
+WITHOUT_CUSTOMER_DATA = (batches, erasures, forecast_weeks, monitoring_runs)
 """Tables that hold no customer's data (the forecast holds weekly totals only); every other
 table is erased by its ``customer_id`` column, and ``reasons`` by the ``key`` of the customer's
 account and invoices."""

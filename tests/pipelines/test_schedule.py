@@ -17,7 +17,7 @@ import pytest
 from local_server import free_port
 from service_helpers import build_served
 
-from pipelines.schedule import SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT, deployments
+from pipelines.schedule import MONITOR_DEPLOYMENT, SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT, deployments
 from serving.settings import ScheduleSettings
 from serving.store.store import ScoreStore
 
@@ -61,8 +61,13 @@ def answers(url: str) -> bool:
 def test_deployments_carry_cron_zone_and_no_password() -> None:
     plan = ScheduleSettings(timezone="Europe/Paris", score_cron="30 6 * * 1-5")
     url = "postgresql+psycopg://ar:S3cretPw@db.example/ledger"
-    score, train = deployments(url, Path("map.toml"), plan)
+    score, train, monitor = deployments(url, Path("map.toml"), plan)
     assert (score.name, train.name) == (SCORE_DEPLOYMENT, TRAIN_DEPLOYMENT)
+    assert monitor.name == MONITOR_DEPLOYMENT
+    assert monitor.entrypoint == "pipelines.flows.scheduled_monitor"
+    assert monitor.schedules[0].schedule.cron == "30 6 * * *"
+    assert monitor.schedules[0].schedule.timezone == "Europe/Paris"
+    assert "S3cretPw" not in str(monitor.parameters)
     assert score.entrypoint == "pipelines.flows.scheduled_score"
     (cron,) = score.schedules
     assert cron.schedule.cron == "30 6 * * 1-5" and cron.schedule.timezone == "Europe/Paris"

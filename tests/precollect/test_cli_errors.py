@@ -174,3 +174,15 @@ def test_serve_refuses_bad_or_open_settings_in_one_line_of_a_real_process(
     )
     assert run.returncode == 1, run.stdout + run.stderr
     _one_error_line(run.stdout + run.stderr, needle)
+
+
+def test_monitor_before_any_model_is_one_line(home: Path, small_synthetic: Path) -> None:
+    result = runner.invoke(app, ["monitor", "--ledger", str(small_synthetic)])
+    assert result.exit_code == 1
+    _one_error_line(result.output, "no model 'champion'", "precollect train")
+
+
+def test_monitor_of_a_missing_ledger_is_one_line(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["monitor", "--ledger", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    _one_error_line(result.output)

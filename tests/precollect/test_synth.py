@@ -313,3 +313,30 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
         generate_ledger(tmp_path, dirty=1.5)
     with pytest.raises(ValueError, match="end"):
         generate_ledger(tmp_path, start=date(2025, 1, 1), end=date(2024, 1, 1))
+
+
+def test_a_segment_shift_changes_that_segment_only(tmp_path: Path) -> None:
+    from datetime import date
+
+    from precollect.synth import SegmentShift
+
+    def read(folder: Path, shift: SegmentShift | None) -> pd.DataFrame:
+        generate_ledger(folder, n_customers=40, n_invoices=2000, seed=3, segment_shift=shift)
+        invoices = pd.read_parquet(folder / "invoices.parquet")
+        customers = pd.read_parquet(folder / "customers.parquet")
+        return invoices.merge(customers[["customer_id", "segment"]], on="customer_id")
+
+    calm = read(tmp_path / "calm", None)
+    shifted = read(tmp_path / "shifted", SegmentShift("smb", date(2025, 1, 1)))
+    # the same invoices; only when they are paid differs (settlement draws shift the stream)
+    issued = ["invoice_id", "customer_id", "issue_date", "due_date", "amount"]
+    pd.testing.assert_frame_equal(calm[issued], shifted[issued])
+
+    def late_share(frame: pd.DataFrame, smb: bool) -> float:
+        due = pd.to_datetime(frame["due_date"])
+        paid = pd.to_datetime(frame["paid_date"])
+        after = ((frame["segment"] == "smb") == smb) & (due >= "2025-01-01") & (due <= "2025-10-31")
+        return float((paid[after].isna() | (paid[after] > due[after])).mean())
+
+    assert late_share(shifted, smb=True) > late_share(calm, smb=True) + 0.3
+    assert abs(late_share(shifted, smb=False) - late_share(calm, smb=False)) < 0.05

@@ -110,3 +110,29 @@ def test_docs_render_offline_from_installed_assets(service: Process) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "docs.png"))
     assert requests and all(url.startswith(service.url) for url in requests), requests
+
+
+def test_monitoring_page_draws_drift_and_cohorts(service: Process, monitored: dict) -> None:
+    """The monitor flow's stored run, as a manager sees it: alerts, PSI bars, AUC lines."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{service.url}/pages/login")
+        page.fill("#key", KEYS["viewer"])
+        page.click("#sign-in")
+        page.wait_for_url("**/pages/accounts")
+        page.click("text=Monitoring")
+        page.wait_for_url("**/pages/monitoring")
+        assert "Monitoring" in page.inner_text("h1")
+        assert page.locator("#psi-chart svg rect").count() >= 3
+        assert page.locator("#auc-chart polyline.series").count() >= 1
+        assert page.locator("tr.cohort-row").count() == 5
+        assert page.locator("tr.group-row").count() >= 3
+        alerts = page.locator("tr.alert-row").count()
+        assert alerts == len(monitored["alerts"])
+        text = page.inner_text("body").lower()
+        assert "nan" not in text and "traceback" not in text
+        page.screenshot(path=str(SCREENSHOTS / "pages-monitoring.png"), full_page=True)
+    assert all(url.startswith((service.url, "data:", "about:")) for url in requests), requests

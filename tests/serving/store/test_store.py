@@ -209,3 +209,31 @@ def test_bulk_read_gives_what_read_sql_gives(store_url: str) -> None:
             pd.testing.assert_frame_equal(
                 read_frame(connection, query), pd.read_sql(query, connection)
             )
+
+
+def test_monitor_runs_are_replaced_per_day_and_their_accounts_erased(store_url: str) -> None:
+    store = ScoreStore(store_url)
+    store.migrate()
+    account = {
+        "customer_id": "C1",
+        "measure": "days_to_pay",
+        "before": 30.0,
+        "recent": 50.0,
+        "change": 20.0,
+        "severity": 2.0,
+        "recent_invoices": 2,
+        "before_invoices": 4,
+    }
+    report = {"as_of": "2024-06-30", "alerts": [{"kind": "score_drift", "psi": 0.3}]}
+    store.write_monitoring({**report, "accounts": [account]}, "3")
+    store.write_monitoring({**report, "accounts": [account, {**account, "customer_id": "C2"}]}, "3")
+    store.write_monitoring({"as_of": "2024-06-29", "alerts": [], "accounts": []}, "3")
+    runs = store.monitoring_runs()
+    assert [str(d) for d in runs["as_of"]] == ["2024-06-30", "2024-06-29"]
+    latest = store.monitoring_report()
+    assert latest is not None and latest["report"]["alerts"] == report["alerts"]
+    assert [a["customer_id"] for a in latest["report"]["accounts"]] == ["C1", "C2"]
+    assert store.monitoring_report(pd.Timestamp("2024-06-29"))["report"]["accounts"] == []
+    assert store.monitoring_report(pd.Timestamp("2024-01-01")) is None
+    store.erase(["C1"], erased_by="test")
+    assert [a["customer_id"] for a in store.monitoring_report()["report"]["accounts"]] == ["C2"]
