@@ -818,23 +818,34 @@ def kpis(
 def import_contacts(
     file: Annotated[
         Path,
-        typer.Argument(help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome]"),
+        typer.Argument(
+            help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome, "
+            "promised_date, promised_amount, note, idempotency_key]"
+        ),
     ],
 ) -> None:
-    """Record past outreach contacts (they count towards the contact-frequency cap).
+    """Record past outreach contacts and their outcomes (they count towards the contact cap).
 
-    All or nothing: a broken file records no contact. Contacts already stored are skipped, so
-    importing the same file again changes nothing."""
-    from serving.store.imports import BadImport, parse_contacts
-    from serving.store.store import ScoreStore
+    outcome is one of reached, no_answer, promise_to_pay, dispute_raised, paid, refused (or
+    empty); a promise_to_pay needs promised_date (YYYY-MM-DD) and promised_amount. All or
+    nothing: a broken file records no contact. Each contact's idempotency_key (default: derived
+    from customer, time, channel and invoice) is stored once, so importing the same file again
+    changes nothing; a key already stored with other content refuses the whole file."""
+    from serving.store.imports import BadImport, conflict_message, parse_contacts
+    from serving.store.store import ContactConflict, ScoreStore
 
     try:
         frame = parse_contacts(file)
     except BadImport as exc:
         raise fail(str(exc)) from None
-    store = ScoreStore.from_settings(settings())
-    store.migrate()
-    recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+    current = settings()
+    with store_failures(current.store_url):
+        store = ScoreStore.from_settings(current)
+        store.migrate()
+        try:
+            recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+        except ContactConflict as exc:
+            raise fail(conflict_message(file, exc.positions)) from None
     console.print(f"{recorded:,} contacts recorded, {skipped:,} already recorded (skipped)")
 
 

@@ -33,10 +33,12 @@ _POLICY = PromotionPolicy()
 
 class Role(StrEnum):
     """``scorer``: collections systems (score, read); ``viewer``: managers (read, pages);
-    ``admin``: everything, including contacts and model reloads."""
+    ``collector``: collectors and their CRM (read the worklist, record contacts; no scoring,
+    no reloads); ``admin``: everything, including model reloads and erasure."""
 
     scorer = "scorer"
     viewer = "viewer"
+    collector = "collector"
     admin = "admin"
 
 
