@@ -410,6 +410,26 @@ class ScoreStore:
         with self.engine.connect() as connection:
             return pd.read_sql(query, connection)
 
+    def worklist_history(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """The worklists of the days from ``start`` to ``end``: each day's latest batch."""
+        batches = self.batches()
+        if batches.empty:
+            return pd.DataFrame(columns=[c.name for c in tables.worklist.columns])
+        days = pd.to_datetime(batches["as_of"])
+        inside = batches[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+        latest = inside.drop_duplicates("as_of")  # batches() is newest first within a day
+        table = tables.worklist
+        frames = []
+        with self.engine.connect() as connection:
+            for batch in latest.itertuples():
+                query = sa.select(table).where(
+                    table.c.as_of == batch.as_of, table.c.model_version == batch.model_version
+                )
+                frames.append(pd.read_sql(query.order_by(table.c.rank), connection))
+        if not frames:
+            return pd.DataFrame(columns=[c.name for c in table.columns])
+        return pd.concat(frames, ignore_index=True)
+
     def record_contact(
         self,
         customer_id: str,
