@@ -902,6 +902,53 @@ def uplift(
         console.print(f"{len(report.units):,} accounts written to {out}", highlight=False)
 
 
+@app.command()
+def messages(
+    out: Annotated[Path, typer.Option(help="folder for messages.csv and messages.json")],
+    as_of: Annotated[
+        str | None, typer.Option(help="date of the stored worklist [default: latest]")
+    ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(help="currency of the amounts [default: PRECOLLECT_WORKLIST_CURRENCY, EUR]"),
+    ] = None,
+) -> None:
+    """Write the messages of today's outreach: for each worklist account to contact, one per
+    channel of its treatment (email, SMS, call script), from the Jinja templates in
+    serving/templates/messages, in the customer's words. messages.csv is a mail merge
+    (customer_id, invoice_id, treatment, channel, tone, amount, currency, due_date, subject,
+    body, instalments); messages.json carries the same for a CRM. The do-not-contact flags and
+    the contact cap apply as they stand now."""
+    import pandas as pd
+
+    from models.decisions.worklist import enforce_contact_rules, read_end
+    from serving.messages import messages_for, write_messages
+
+    current = settings()
+    config = current.worklist.config()
+    with store_failures(current.store_url):
+        batch = _stored_batch(as_of)
+        store = batch["store"]
+        frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        work = store.worklist(pd_timestamp(batch["as_of"]))
+        work = work[work["model_version"].astype(str) == str(batch["model_version"])]
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        end = read_end(work["as_of"].iloc[0] if len(work) else batch["as_of"], now)
+        since = (end - pd.Timedelta(days=config.contact_window_days)).tz_localize("UTC")
+        customers = work["customer_id"].astype(str).tolist()
+        contacts = store.contacts(since=since.to_pydatetime(), customer_ids=customers)
+        work = enforce_contact_rules(work, config, contacts, store.flags(customers), end)
+    written = messages_for(work, frames["invoice_scores"], currency or current.worklist.currency)
+    csv, as_json = write_messages(written, out)
+    by_channel = written["channel"].value_counts().to_dict()
+    shown = ", ".join(f"{n:,} {c}" for c, n in sorted(by_channel.items())) or "none"
+    console.print(
+        f"{len(written):,} messages for {written['customer_id'].nunique():,} accounts "
+        f"({shown}) written to {csv} and {as_json}",
+        highlight=False,
+    )
+
+
 @app.command("import-contacts")
 def import_contacts(
     file: Annotated[

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from serving.charts import RAISE, TOTAL, bars_svg, lines_svg, waterfall_svg
 from serving.deps import ServiceDep
 from serving.formats import add_filters
+from serving.messages import preview
 from serving.report import overdue_facts
 from serving.schemas import PathId
 from serving.security import PAGES, SESSION_KEY, Principal, session_principal
@@ -168,6 +169,12 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         "amount_at_risk", ascending=False
     )
     contacts = service.store.contacts(customer_id=customer_id)
+    lead = invoices.iloc[0]["invoice_id"] if len(invoices) else None
+    messages = preview(
+        {"customer_id": customer_id, "invoice_id": lead, **row},
+        invoices,
+        service.settings.worklist.currency,
+    )
     return render(
         "account.html",
         who=who,
@@ -178,6 +185,7 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         invoices=invoices.to_dict("records"),
         overdue=overdue_facts(invoices),
         contacts=contacts.sort_values("contacted_at", ascending=False).to_dict("records"),
+        messages=messages,
     )
 
 

@@ -158,6 +158,9 @@ class WorklistSettings(BaseSettings):
         description=f"human contacts per day [default: the playbook's, else {_PLAYBOOK.capacity}]",
     )
     playbook: Path | None = Field(None, description="TOML playbook: rules and limits")
+    currency: str = Field(
+        "EUR", min_length=3, max_length=3, description="currency the customer messages quote"
+    )
 
     def config(self, capacity: int | None = None, playbook: Path | None = None) -> WorklistConfig:
         """The playbook in force: the arguments, else these settings, else the defaults."""

@@ -120,3 +120,25 @@ def test_report_has_an_overview_with_totals_and_charts(frames: dict[str, Any]) -
     assert f"{len(invoices):,}</b>open invoices" in overview
     assert overview.count("<svg") == 2 and "by risk band" in overview
     assert not re.search(r"<b>\d{4,}</b>", html), "a number without thousands separators"
+
+
+def test_the_account_page_previews_the_messages_in_customer_words(
+    pages: TestClient, frames: dict[str, Any]
+) -> None:
+    from message_words import INTERNAL_WORDS
+
+    accounts = frames["account_scores"]
+    shown = 0
+    for customer in accounts["customer_id"].head(8):
+        page = pages.get(f"/pages/accounts/{customer}").text
+        found = re.search(r'<div id="messages">(.*?)</div>', page, re.S)
+        if found is None:
+            assert "No outreach planned for this account today." in page
+            continue
+        shown += 1
+        previews = re.findall(r'<pre class="message">(.*?)</pre>', found.group(1), re.S)
+        assert previews
+        for text in previews:
+            assert not [w for w in INTERNAL_WORDS if w.lower() in text.lower()], text
+            assert " EUR" in text
+    assert shown
