@@ -286,3 +286,20 @@ def test_revision_0004_keys_the_contacts_stored_before_it(store_url: str) -> Non
         {"customer_id": ["C2"], "contacted_at": [at], "channel": ["call"], "outcome": ["paid"]}
     )
     assert store.record_contacts(frame, recorded_by="test") == (0, 1)  # the same contact
+
+
+def test_the_same_key_posted_at_once_from_many_threads_is_one_row(store_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    when = datetime(2025, 12, 1, 9, tzinfo=UTC)
+
+    def post(_: int) -> tuple[int, bool]:
+        return store.record_contact("C1", when, "call", outcome="reached", idempotency_key="race")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(16)))
+    assert len({contact_id for contact_id, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
+    assert len(store.contacts()) == 1
