@@ -66,7 +66,8 @@ def _day(values: pd.Series) -> pd.Series:
 
 
 def promises(contacts: pd.DataFrame) -> pd.DataFrame:
-    """The promises to pay among the contacts (``contacted_at`` a day, naive UTC)."""
+    """The promises to pay among the contacts (``contacted_at`` a day, naive UTC), with the
+    contacts' index."""
     made = contacts[contacts["outcome"] == PROMISE]
     return pd.DataFrame(
         {
@@ -75,8 +76,9 @@ def promises(contacts: pd.DataFrame) -> pd.DataFrame:
             "contacted_at": _day(made["contacted_at"]),
             "promised_date": pd.to_datetime(made["promised_date"]).dt.normalize(),
             "promised_amount": made["promised_amount"].astype(float),
-        }
-    ).reset_index(drop=True)
+        },
+        index=made.index,
+    )
 
 
 def promise_status(
@@ -87,13 +89,14 @@ def promise_status(
 
     Args:
         contacts: ``customer_id, invoice_id, contacted_at, outcome, promised_date,
-            promised_amount`` (as :meth:`ScoreStore.contacts` returns them).
+            promised_amount`` (as :meth:`ScoreStore.contacts` returns them); the result keeps
+            their index.
         payments: ``customer_id, invoice_id, payment_date, amount`` (see :func:`payments_of`).
         as_of: the day judged as of; its own events are not known yet.
     """
     day = pd.Timestamp(as_of).normalize()
     made = promises(contacts)
-    made = made[made["contacted_at"] < day].reset_index(drop=True)
+    made = made[made["contacted_at"] < day].copy()
     paid = payments.assign(payment_date=pd.to_datetime(payments["payment_date"]).dt.normalize())
     paid = paid[paid["payment_date"] < day]
     covered = [

@@ -142,3 +142,33 @@ def test_the_account_page_previews_the_messages_in_customer_words(
             assert not [w for w in INTERNAL_WORDS if w.lower() in text.lower()], text
             assert " EUR" in text
     assert shown
+
+
+def test_promises_to_pay_show_their_status_in_the_contact_history(
+    pages: TestClient, served: Served
+) -> None:
+    customer = served.account_ids[3]
+    for key, made, promised, amount in (
+        ("page-broken", "2025-12-10T09:00:00Z", "2025-12-15", 1e9),  # never covered: broken
+        ("page-pending", "2025-12-30T09:00:00Z", "2026-01-05", 1250.5),  # after the ledger
+    ):
+        posted = pages.post(
+            "/v1/contacts",
+            json={
+                "customer_id": customer,
+                "channel": "phone",
+                "contacted_at": made,
+                "outcome": "promise_to_pay",
+                "promised_date": promised,
+                "promised_amount": amount,
+                "note": "spoke to accounts payable",
+                "idempotency_key": key,
+            },
+            headers=headers("admin"),
+        )
+        assert posted.status_code in (200, 201), posted.text
+    contacts = _cells(pages.get(f"/pages/accounts/{customer}").text, "contacts")
+    assert "1,000,000,000.00 by 2025-12-15: broken" in contacts
+    assert "1,250.50 by 2026-01-05: pending" in contacts
+    assert "promise to pay" in contacts and "spoke to accounts payable" in contacts
+    assert "nan" not in contacts and "None" not in contacts
