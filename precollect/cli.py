@@ -876,14 +876,14 @@ def uplift(
         "accounts",
         "late rate",
         "days late",
-        "collected before due",
+        "collected before due / account",
         "contacted",
     ):
         table.add_column(column, justify="left" if column == "arm" else "right")
     for row in report.table.to_dict("records"):
         table.add_row(
             str(row["arm"]),
-            f"{row['accounts']:,}",
+            "" if row["arm"] == "difference" else f"{row['accounts']:,}",
             _interval(row["late"], row["late_low"], row["late_high"], ".1%"),
             _interval(row["days_late"], row["days_late_low"], row["days_late_high"], ".1f"),
             _interval(
