@@ -335,8 +335,8 @@ class ContactIn(Strict):
             raise ValueError("promise_to_pay needs promised_date and promised_amount")
         if given and not promise:
             raise ValueError("promised_date and promised_amount go only with promise_to_pay")
-        if promise and self.contacted_at is not None and self.promised_date is not None:
-            made = self.contacted_at
+        if promise and self.promised_date is not None:
+            made = self.contacted_at or datetime.now(UTC)  # no time given: the contact is now
             made = made.astimezone(UTC) if made.tzinfo is not None else made
             if self.promised_date < made.date():
                 raise ValueError("promised_date is before the contact")
