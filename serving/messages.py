@@ -163,6 +163,9 @@ def account_facts(row: dict[str, Any], invoices: pd.DataFrame, currency: str) ->
     if mine.empty:
         return None
     lead = mine[mine["invoice_id"] == row.get("invoice_id")]
+    if str(row["treatment"]) == "dispute_resolution" and "disputed" in mine:
+        disputed = mine[mine["disputed"].fillna(0) > 0]  # the message is about that invoice
+        lead = disputed.sort_values("open_amount", ascending=False) if len(disputed) else lead
     if lead.empty:  # the worklist's lead invoice: the most at risk
         lead = mine.sort_values("amount_at_risk", ascending=False)
     first = lead.iloc[0]

@@ -153,3 +153,18 @@ def test_the_messages_command_writes_a_mail_merge_and_json(tmp_path: Path) -> No
         text = f"{record['subject']}\n{record['body']}".lower()
         assert not [w for w in INTERNAL_WORDS if w.lower() in text], record
     assert "messages for" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_dispute_message_names_the_disputed_invoice() -> None:
+    invoices = scored().assign(disputed=[0.0, 1.0, 0.0, 0.0, 0.0])
+    work = pd.DataFrame(
+        {
+            "customer_id": ["C1"],
+            "invoice_id": ["I1"],  # the worklist's lead: the most at risk, not the disputed one
+            "treatment": ["dispute_resolution"],
+            "contact": [True],
+        }
+    )
+    out = messages_for(work, invoices)
+    assert set(out["invoice_id"]) == {"I1b"}
+    assert all("invoice I1b for 500.00 EUR" in body for body in out["body"])
