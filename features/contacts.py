@@ -51,6 +51,12 @@ def _day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True).dt.tz_localize(None)
 
 
+def _by_row(values: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """Per-row values (indexed by ``row``) lined up with ``frame``; missing rows NaN/NaT. (Not
+    ``Series.map``: pandas casts an empty datetime mapping to float, and fails.)"""
+    return pd.Series(values.reindex(frame["row"].to_numpy()).to_numpy(), index=frame.index)
+
+
 def contact_features(
     keys: pd.DataFrame, contacts: pd.DataFrame, promises: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -73,9 +79,9 @@ def contact_features(
     pairs = frame.merge(made, on="customer_id", how="inner")
     pairs = pairs[pairs["at"] < pairs["as_of"]]
     last = pairs.groupby("row")["at"].max().dt.normalize()
-    since = (frame["as_of"] - frame["row"].map(last)).dt.days.astype(float)
+    since = (frame["as_of"] - _by_row(last, frame)).dt.days.astype(float)
     window = pairs[pairs["at"] >= pairs["as_of"] - pd.Timedelta(days=CONTACT_WINDOW_DAYS)]
-    recent = frame["row"].map(window.groupby("row").size()).fillna(0)
+    recent = _by_row(window.groupby("row").size(), frame).fillna(0)
     broken = pd.Series(0.0, index=frame.index)
     if promises is not None and not promises.empty:
         judged = pd.DataFrame(
@@ -88,6 +94,6 @@ def contact_features(
         )
         both = frame.merge(judged[judged["broken"]], on="customer_id", how="inner")
         both = both[(both["made"] < both["as_of"]) & (both["due"] < both["as_of"])]
-        broken = frame["row"].map(both.groupby("row").size()).fillna(0).astype(float)
+        broken = _by_row(both.groupby("row").size(), frame).fillna(0).astype(float)
     names = dict(zip(CONTACT_FEATURE_NAMES, (since, recent.astype(float), broken), strict=True))
     return keys.reset_index(drop=True).assign(**names)

@@ -42,9 +42,11 @@ class UpliftReport:
 
 def _paid_dates(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.Series:
     """The day each invoice's payments first cover its amount (NaT while they do not)."""
+    if payments.empty:
+        return pd.Series(dtype="datetime64[us]")
     ordered = payments.sort_values(["invoice_id", "payment_date"], kind="stable")
     so_far = ordered.groupby("invoice_id", sort=False)["amount"].cumsum()
-    owed = ordered["invoice_id"].map(invoices.set_index("invoice_id")["amount"])
+    owed = ordered["invoice_id"].map(invoices.set_index("invoice_id")["amount"]).astype(float)
     covered = ordered[so_far >= owed - COVER_TOLERANCE]
     return covered.groupby("invoice_id")["payment_date"].min()
 
@@ -77,8 +79,8 @@ def uplift_units(
     rows = rows[rows["due_date"].notna() & (rows["due_date"] > rows["as_of"])]
     paid = payments.assign(payment_date=pd.to_datetime(payments["payment_date"]).dt.normalize())
     paid = paid[paid["payment_date"] <= observed]
-    paid_on = rows["invoice_id"].map(_paid_dates(invoices, paid))
-    rows["paid_date"] = pd.to_datetime(paid_on)
+    paid_on = _paid_dates(invoices, paid).reindex(rows["invoice_id"].to_numpy())
+    rows["paid_date"] = pd.to_datetime(pd.Series(paid_on.to_numpy(), index=rows.index))
     grace = pd.Timedelta(days=grace_days)
     matured = rows["due_date"] + grace < observed
     end = rows["paid_date"].fillna(observed)

@@ -78,3 +78,10 @@ def test_a_contact_dated_on_or_after_as_of_changes_nothing(later: list[tuple[str
     )
     expected = before[before["as_of"] == "2025-12-20"].reset_index(drop=True)
     pd.testing.assert_frame_equal(after, expected)
+
+
+def test_no_contacts_at_all_gives_never_and_zeros() -> None:
+    none = CONTACTS.iloc[:0]
+    out = contact_features(KEYS, none, PROMISES.iloc[:0])
+    assert out["days_since_last_contact"].isna().all()
+    assert (out["contacts_30d"] == 0).all() and (out["broken_promises_to_date"] == 0).all()

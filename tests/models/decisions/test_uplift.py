@@ -176,3 +176,10 @@ def test_the_uplift_command_on_a_small_store(store_url: str, tmp_path: Path) -> 
         env, "uplift", "--ledger", str(folder), "--from", "2025-12-01", "--to", "2025-11-01"
     )
     assert bad.returncode == 1 and "is before" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_no_payments_and_no_contacts_leave_every_matured_invoice_late() -> None:
+    unpaid = payments_of(INVOICES.assign(paid_date=pd.NaT), None)
+    units = uplift_units(worklists(), INVOICES, unpaid, CONTACTS.iloc[:0], OBSERVED)
+    assert (units["late"] == 1).all() and (units["contacted"] == 0).all()
+    assert (units["collected_before_due"] == 0).all()
