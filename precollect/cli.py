@@ -814,27 +814,173 @@ def kpis(
     console.print(f"{len(trend):,} rows written to {out}", highlight=False)
 
 
+def _interval(value: float, low: float, high: float, fmt: str) -> str:
+    import math
+
+    if math.isnan(value):
+        return "-"
+    if math.isnan(low):
+        return format(value, fmt)
+    return f"{format(value, fmt)} [{format(low, fmt)}, {format(high, fmt)}]"
+
+
+@app.command()
+def uplift(
+    ledger: LedgerOpt,
+    start: Annotated[str, typer.Option("--from", help="first worklist day YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="last worklist day YYYY-MM-DD")],
+    mapping: MappingOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="also write one row per account (.csv/.parquet)")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=100, help="bootstrap draws")] = 2000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Did pre-due outreach help? By experiment arm (treatment, control) and their difference:
+    late rate, days late and amount collected before due, with 95% percentile-bootstrap
+    intervals (accounts resampled within each arm).
+
+    Each account counts once, on its first worklist day in the range, with the invoice the
+    worklist named if it was not yet due; outcomes come from the ledger's payments (the store
+    holds no payments) as known at its extraction date, and whether a contact was recorded
+    between the worklist day and the due date from the stored contacts. Worklists without an arm
+    column count every account as treatment, and the report says so."""
+    from models.decisions.promises import payments_of
+    from models.decisions.uplift import uplift_report, uplift_units
+    from serving.store.store import ScoreStore
+
+    first, last = pd_timestamp(parse_day(start)), pd_timestamp(parse_day(end))
+    if last < first:
+        raise fail(f"--to {last.date()} is before --from {first.date()}")
+    book = load_or_fail(ledger, mapping)
+    current = settings()
+    with store_failures(current.store_url):
+        store = ScoreStore.from_settings(current)
+        store.migrate()
+        worklists = store.worklist_history(first, last)
+        contacts = store.contacts(since=first.to_pydatetime())
+    if worklists.empty:
+        raise fail(f"no worklist stored from {first.date()} to {last.date()}")
+    units = uplift_units(
+        worklists,
+        book.invoices,
+        payments_of(book.invoices, book.payments),
+        contacts,
+        observed=book.default_as_of(),
+        grace_days=current.grace_days,
+    )
+    report = uplift_report(units, draws=draws, seed=seed, arm_recorded="arm" in worklists)
+    table = Table(title=f"outreach by arm, worklists {first.date()} to {last.date()}")
+    for column in (
+        "arm",
+        "accounts",
+        "late rate",
+        "days late",
+        "collected before due / account",
+        "contacted",
+    ):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for row in report.table.to_dict("records"):
+        table.add_row(
+            str(row["arm"]),
+            "" if row["arm"] == "difference" else f"{row['accounts']:,}",
+            _interval(row["late"], row["late_low"], row["late_high"], ".1%"),
+            _interval(row["days_late"], row["days_late_low"], row["days_late_high"], ".1f"),
+            _interval(
+                row["collected_before_due"],
+                row["collected_before_due_low"],
+                row["collected_before_due_high"],
+                ",.0f",
+            ),
+            _interval(row["contacted"], row["contacted_low"], row["contacted_high"], ".0%"),
+        )
+    console.print(table)
+    for note in report.notes:
+        console.print(note, highlight=False)
+    if out is not None:
+        write_frame(report.units, out)
+        console.print(f"{len(report.units):,} accounts written to {out}", highlight=False)
+
+
+@app.command()
+def messages(
+    out: Annotated[Path, typer.Option(help="folder for messages.csv and messages.json")],
+    as_of: Annotated[
+        str | None, typer.Option(help="date of the stored worklist [default: latest]")
+    ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(help="currency of the amounts [default: PRECOLLECT_WORKLIST_CURRENCY, EUR]"),
+    ] = None,
+) -> None:
+    """Write the messages of today's outreach: for each worklist account to contact, one per
+    channel of its treatment (email, SMS, call script), from the Jinja templates in
+    serving/templates/messages, in the customer's words. messages.csv is a mail merge
+    (customer_id, invoice_id, treatment, channel, tone, amount, currency, due_date, subject,
+    body, instalments); messages.json carries the same for a CRM. The do-not-contact flags and
+    the contact cap apply as they stand now."""
+    import pandas as pd
+
+    from models.decisions.worklist import enforce_contact_rules, read_end
+    from serving.messages import messages_for, write_messages
+
+    current = settings()
+    config = current.worklist.config()
+    with store_failures(current.store_url):
+        batch = _stored_batch(as_of)
+        store = batch["store"]
+        frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        work = store.worklist(pd_timestamp(batch["as_of"]))
+        work = work[work["model_version"].astype(str) == str(batch["model_version"])]
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        end = read_end(work["as_of"].iloc[0] if len(work) else batch["as_of"], now)
+        since = (end - pd.Timedelta(days=config.contact_window_days)).tz_localize("UTC")
+        customers = work["customer_id"].astype(str).tolist()
+        contacts = store.contacts(since=since.to_pydatetime(), customer_ids=customers)
+        work = enforce_contact_rules(work, config, contacts, store.flags(customers), end)
+    written = messages_for(work, frames["invoice_scores"], currency or current.worklist.currency)
+    csv, as_json = write_messages(written, out)
+    by_channel = written["channel"].value_counts().to_dict()
+    shown = ", ".join(f"{n:,} {c}" for c, n in sorted(by_channel.items())) or "none"
+    console.print(
+        f"{len(written):,} messages for {written['customer_id'].nunique():,} accounts "
+        f"({shown}) written to {csv} and {as_json}",
+        highlight=False,
+    )
+
+
 @app.command("import-contacts")
 def import_contacts(
     file: Annotated[
         Path,
-        typer.Argument(help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome]"),
+        typer.Argument(
+            help="CSV with customer_id, contacted_at, channel[, invoice_id, outcome, "
+            "promised_date, promised_amount, note, idempotency_key]"
+        ),
     ],
 ) -> None:
-    """Record past outreach contacts (they count towards the contact-frequency cap).
+    """Record past outreach contacts and their outcomes (they count towards the contact cap).
 
-    All or nothing: a broken file records no contact. Contacts already stored are skipped, so
-    importing the same file again changes nothing."""
-    from serving.store.imports import BadImport, parse_contacts
-    from serving.store.store import ScoreStore
+    outcome is one of reached, no_answer, promise_to_pay, dispute_raised, paid, refused (or
+    empty); a promise_to_pay needs promised_date (YYYY-MM-DD) and promised_amount. All or
+    nothing: a broken file records no contact. Each contact's idempotency_key (default: derived
+    from customer, time, channel and invoice) is stored once, so importing the same file again
+    changes nothing; a key already stored with other content refuses the whole file."""
+    from serving.store.imports import BadImport, conflict_message, parse_contacts
+    from serving.store.store import ContactConflict, ScoreStore
 
     try:
         frame = parse_contacts(file)
     except BadImport as exc:
         raise fail(str(exc)) from None
-    store = ScoreStore.from_settings(settings())
-    store.migrate()
-    recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+    current = settings()
+    with store_failures(current.store_url):
+        store = ScoreStore.from_settings(current)
+        store.migrate()
+        try:
+            recorded, skipped = store.record_contacts(frame, recorded_by="csv import")
+        except ContactConflict as exc:
+            raise fail(conflict_message(file, exc.positions)) from None
     console.print(f"{recorded:,} contacts recorded, {skipped:,} already recorded (skipped)")
 
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import Admin, Reader, Scorer, ServiceDep
+from serving.deps import Admin, Collector, Reader, Scorer, ServiceDep, WorklistReader
 from serving.schemas import (
     TEXT_PATTERN,
     CashForecast,
@@ -33,7 +33,7 @@ from serving.schemas import (
     StoredInvoice,
     Worklist,
 )
-from serving.store.store import OUTSIDE_THE_STORE
+from serving.store.store import OUTSIDE_THE_STORE, ContactConflict
 from serving.views import account_record
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -172,7 +172,7 @@ async def score(request: ScoreRequest, service: ServiceDep, _: Scorer) -> Respon
 @v1.get("/worklist", response_model=Worklist)
 def worklist(
     service: ServiceDep,
-    _: Reader,
+    _: WorklistReader,
     as_of: date | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     treatment: Annotated[
@@ -252,12 +252,23 @@ def kpis(
     return {"dso_days": dso_days, "rows": rows}
 
 
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the idempotency key is stored with other content"}
+}
+
+
 @v1.post(
-    "/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED, responses=BODY
+    "/contacts",
+    response_model=ContactOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**BODY, **CONFLICT, 200: {"model": ContactOut, "description": "already stored"}},
 )
-def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> ContactOut:
-    """Record an outreach contact (it counts towards the contact-frequency cap); 422 for a
-    customer that neither the ledger nor the stored scores know, or a time in the future."""
+def record_contact(
+    contact: ContactIn, service: ServiceDep, who: Collector, response: Response
+) -> ContactOut:
+    """Record an outreach contact and its outcome (it counts towards the contact cap); 201 when
+    new, 200 with the stored id when its idempotency key is already stored, 409 when that key
+    has other content; 422 for an unknown customer or a time in the future."""
     if not service.knows_customer(contact.customer_id):
         raise RequestValidationError(
             [
@@ -268,15 +279,27 @@ def record_contact(contact: ContactIn, service: ServiceDep, who: Admin) -> Conta
                 }
             ]
         )
-    contact_id = service.store.record_contact(
-        customer_id=contact.customer_id,
-        contacted_at=contact.contacted_at or datetime.now(UTC),
-        channel=contact.channel,
-        invoice_id=contact.invoice_id,
-        outcome=contact.outcome,
-        recorded_by=who.name,
-    )
-    return ContactOut(contact_id=contact_id)
+    try:
+        contact_id, created = service.store.record_contact(
+            customer_id=contact.customer_id,
+            contacted_at=contact.contacted_at or datetime.now(UTC),
+            channel=contact.channel,
+            invoice_id=contact.invoice_id,
+            outcome=contact.outcome,
+            recorded_by=who.name,
+            promised_date=contact.promised_date,
+            promised_amount=contact.promised_amount,
+            note=contact.note,
+            idempotency_key=contact.idempotency_key,
+        )
+    except ContactConflict:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "this idempotency key is already stored for a contact with other content",
+        ) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ContactOut(contact_id=contact_id, replayed=not created)
 
 
 @v1.delete("/customers/{customer_id}", response_model=ErasureOut)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from serving.security import ADMIN, READ, SCORE, Principal, role_dependency
+from serving.security import ADMIN, CONTACTS, READ, SCORE, WORKLIST, Principal, role_dependency
 from serving.service import Service
 
 
@@ -19,3 +19,6 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 Reader = Annotated[Principal, Depends(role_dependency(READ))]
 Scorer = Annotated[Principal, Depends(role_dependency(SCORE))]
 Admin = Annotated[Principal, Depends(role_dependency(ADMIN))]
+WorklistReader = Annotated[Principal, Depends(role_dependency(WORKLIST))]
+Collector = Annotated[Principal, Depends(role_dependency(CONTACTS))]
+"""Who may record contacts: collectors (a CRM integration) and admins."""

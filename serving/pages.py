@@ -11,9 +11,12 @@ import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from features.ledger.ledger import Ledger
+from models.decisions.promises import PROMISE, payments_of, promise_status
 from serving.charts import RAISE, TOTAL, bars_svg, lines_svg, waterfall_svg
 from serving.deps import ServiceDep
 from serving.formats import add_filters
+from serving.messages import preview
 from serving.report import overdue_facts
 from serving.schemas import PathId
 from serving.security import PAGES, SESSION_KEY, Principal, session_principal
@@ -148,6 +151,28 @@ def accounts(
     )
 
 
+def _promise_words(contacts: pd.DataFrame, ledger: Ledger) -> pd.Series:
+    """Each promise to pay as ``1,250.50 by 2026-01-05: kept`` (broken, pending), judged on the
+    served ledger's payments as of the day after its extraction date; other contacts: empty."""
+    words = pd.Series("", index=contacts.index, dtype=object)
+    if contacts.empty or "promised_date" not in contacts:
+        return words
+    if ledger.invoices.empty:
+        status = pd.Series("not known without a ledger", index=contacts.index)
+    else:
+        mine = ledger.invoices[ledger.invoices["customer_id"].isin(contacts["customer_id"])]
+        paid = ledger.payments
+        if paid is not None:
+            paid = paid[paid["invoice_id"].isin(mine["invoice_id"])]
+        day = ledger.default_as_of() + pd.Timedelta(days=1)
+        status = promise_status(contacts, payments_of(mine, paid), day)["status"]
+    for index, row in contacts[contacts["outcome"] == PROMISE].iterrows():
+        judged = status.get(index, "pending")
+        when = pd.Timestamp(row["promised_date"]).date()
+        words[index] = f"{float(row['promised_amount']):,.2f} by {when}: {judged}"
+    return words
+
+
 @router.get("/accounts/{customer_id}")
 def account(customer_id: PathId, request: Request, service: ServiceDep) -> Response:
     """One account: risk, reasons in words, waterfall chart, open invoices, contacts."""
@@ -169,6 +194,13 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         "amount_at_risk", ascending=False
     )
     contacts = service.store.contacts(customer_id=customer_id)
+    contacts = contacts.assign(promise=_promise_words(contacts, service.history.ledger))
+    lead = invoices.iloc[0]["invoice_id"] if len(invoices) else None
+    messages = preview(
+        {"customer_id": customer_id, "invoice_id": lead, **row},
+        invoices,
+        service.settings.worklist.currency,
+    )
     return render(
         "account.html",
         who=who,
@@ -179,6 +211,7 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         invoices=invoices.to_dict("records"),
         overdue=overdue_facts(invoices),
         contacts=contacts.sort_values("contacted_at", ascending=False).to_dict("records"),
+        messages=messages,
     )
 
 

@@ -284,11 +284,26 @@ class Worklist(BaseModel):
     items: list[WorklistItem]
 
 
+Outcome = Literal["reached", "no_answer", "promise_to_pay", "dispute_raised", "paid", "refused"]
+"""The outcomes of :data:`models.decisions.promises.OUTCOMES` (a test keeps them equal)."""
+KEY_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
+
+
 class ContactIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"customer_id": "C00042", "channel": "phone", "outcome": "promised"}]
+            "examples": [
+                {
+                    "customer_id": "C00042",
+                    "channel": "phone",
+                    "contacted_at": "2025-06-30T14:05:00+02:00",
+                    "outcome": "promise_to_pay",
+                    "promised_date": "2025-07-04",
+                    "promised_amount": 5715.0,
+                    "idempotency_key": "crm-call-88123",
+                }
+            ]
         },
     )
 
@@ -298,7 +313,22 @@ class ContactIn(Strict):
         None, description=f"ISO 8601, {DATE_RANGE} and not in the future [default: now]"
     )
     invoice_id: Id | None = None
-    outcome: str | None = Field(None, max_length=500, pattern=NOTE_PATTERN)
+    outcome: Outcome | None = Field(None, description="how the contact ended")
+    promised_date: Day | None = Field(
+        None, description="promise_to_pay only (required there): the day payment was promised"
+    )
+    promised_amount: Money | None = Field(
+        None, description="promise_to_pay only (required there): the amount promised"
+    )
+    note: str | None = Field(None, max_length=500, pattern=NOTE_PATTERN)
+    idempotency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=KEY_PATTERN,
+        description="the same key posted again returns the stored contact (409 if its content "
+        "differs) [default: derived from customer, time, channel and invoice]",
+    )
 
     @field_validator("contacted_at")
     @classmethod
@@ -312,9 +342,27 @@ class ContactIn(Strict):
             raise ValueError("contacted_at is in the future")
         return value
 
+    @model_validator(mode="after")
+    def _promise_complete(self) -> ContactIn:
+        promise = self.outcome == "promise_to_pay"
+        given = self.promised_date is not None or self.promised_amount is not None
+        if promise and (self.promised_date is None or self.promised_amount is None):
+            raise ValueError("promise_to_pay needs promised_date and promised_amount")
+        if given and not promise:
+            raise ValueError("promised_date and promised_amount go only with promise_to_pay")
+        if promise and self.promised_date is not None:
+            made = self.contacted_at or datetime.now(UTC)  # no time given: the contact is now
+            made = made.astimezone(UTC) if made.tzinfo is not None else made
+            if self.promised_date < made.date():
+                raise ValueError("promised_date is before the contact")
+        return self
+
 
 class ContactOut(BaseModel):
     contact_id: int
+    replayed: bool = Field(
+        False, description="true when this idempotency key was already stored: nothing new"
+    )
 
 
 class FeatureOut(BaseModel):

@@ -20,6 +20,8 @@ READ = frozenset({Role.scorer, Role.viewer, Role.admin})
 SCORE = frozenset({Role.scorer, Role.admin})
 PAGES = frozenset({Role.viewer, Role.admin})
 ADMIN = frozenset({Role.admin})
+CONTACTS = frozenset({Role.collector, Role.admin})
+WORKLIST = READ | {Role.collector}
 
 
 def hash_key(key: str) -> str:

@@ -36,10 +36,12 @@ _RULES = Deterioration()
 
 class Role(StrEnum):
     """``scorer``: collections systems (score, read); ``viewer``: managers (read, pages);
-    ``admin``: everything, including contacts and model reloads."""
+    ``collector``: collectors and their CRM (read the worklist, record contacts; no scoring,
+    no reloads); ``admin``: everything, including model reloads and erasure."""
 
     scorer = "scorer"
     viewer = "viewer"
+    collector = "collector"
     admin = "admin"
 
 
@@ -159,6 +161,9 @@ class WorklistSettings(BaseSettings):
         description=f"human contacts per day [default: the playbook's, else {_PLAYBOOK.capacity}]",
     )
     playbook: Path | None = Field(None, description="TOML playbook: rules and limits")
+    currency: str = Field(
+        "EUR", min_length=3, max_length=3, description="currency the customer messages quote"
+    )
 
     def config(self, capacity: int | None = None, playbook: Path | None = None) -> WorklistConfig:
         """The playbook in force: the arguments, else these settings, else the defaults."""

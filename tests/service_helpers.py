@@ -35,6 +35,7 @@ KEYS = {
     "scorer": "scorer-key-0123456789",
     "viewer": "viewer-key-0123456789",
     "admin": "admin-key-0123456789",
+    "collector": "collector-key-0123456789",
 }
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from models.decisions.promises import OUTCOMES, PROMISE
 
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
@@ -91,15 +94,32 @@ def parse_flags(path: Path) -> pd.DataFrame:
     )
 
 
+def outcome_words(values: pd.Series) -> pd.Series:
+    """Outcomes as written by people: ``No answer``, ``promise-to-pay`` -> the outcome names."""
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    return text.str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
+
+
 def parse_contacts(path: Path) -> pd.DataFrame:
-    """``customer_id, contacted_at, channel[, invoice_id, outcome]``; ``contacted_at`` in ISO
-    8601, its offset kept (no offset: UTC)."""
+    """``customer_id, contacted_at, channel[, invoice_id, outcome, promised_date,
+    promised_amount, note, idempotency_key]``; ``contacted_at`` in ISO 8601, its offset kept (no
+    offset: UTC); ``outcome`` one of :data:`OUTCOMES`, a ``promise_to_pay`` with its date
+    (YYYY-MM-DD, not before the contact) and amount (> 0)."""
     frame = read_csv(path, {"customer_id", "contacted_at", "channel"})
     when = pd.to_datetime(frame["contacted_at"], utc=True, format="ISO8601", errors="coerce")
+    names = ("invoice_id", "outcome", "promised_date", "promised_amount", "note", "idempotency_key")
     optional = {
         name: frame[name] if name in frame else pd.Series(None, index=frame.index, dtype=object)
-        for name in ("invoice_id", "outcome")
+        for name in names
     }
+    outcome = outcome_words(optional["outcome"])
+    given = {name: optional[name].notna() for name in names}
+    promised = pd.to_datetime(
+        optional["promised_date"], format="%Y-%m-%d", errors="coerce"
+    ).dt.normalize()
+    amount = pd.to_numeric(optional["promised_amount"], errors="coerce")
+    promise = outcome.eq(PROMISE)
+    contact_day = when.dt.tz_localize(None).dt.normalize()
     _check(
         path,
         [
@@ -117,8 +137,28 @@ def parse_contacts(path: Path) -> pd.DataFrame:
                 _bad_id(optional["invoice_id"], 64, required=False),
             ),
             (
-                "outcome must be at most 500 characters",
-                optional["outcome"].fillna("").str.len().gt(500),
+                f"outcome must be empty or one of {', '.join(OUTCOMES)}",
+                given["outcome"] & ~outcome.isin(OUTCOMES),
+            ),
+            (
+                "promise_to_pay needs promised_date (YYYY-MM-DD) and promised_amount (> 0)",
+                promise & (promised.isna() | ~(amount > 0) | ~np.isfinite(amount.fillna(0))),
+            ),
+            (
+                "promised_date and promised_amount go only with outcome promise_to_pay",
+                ~promise & (given["promised_date"] | given["promised_amount"]),
+            ),
+            (
+                "promised_date is before the contact",
+                promise & promised.notna() & when.notna() & (promised < contact_day),
+            ),
+            (
+                "note must be at most 500 characters",
+                optional["note"].fillna("").str.len().gt(500),
+            ),
+            (
+                "idempotency_key must be at most 128 characters without control characters",
+                _bad_id(optional["idempotency_key"], 128, required=False),
             ),
         ],
     )
@@ -127,6 +167,25 @@ def parse_contacts(path: Path) -> pd.DataFrame:
             "customer_id": frame["customer_id"],
             "contacted_at": when,
             "channel": frame["channel"],
-            **{k: v.astype(object).where(v.notna(), None) for k, v in optional.items()},
+            "invoice_id": _none(optional["invoice_id"]),
+            "outcome": outcome.where(given["outcome"], None).astype(object),
+            "promised_date": promised.astype(object).where(promise, None),
+            "promised_amount": amount.astype(object).where(promise, None),
+            "note": _none(optional["note"]),
+            "idempotency_key": _none(optional["idempotency_key"]),
         }
+    )
+
+
+def _none(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), None)
+
+
+def conflict_message(path: Path, positions: list[int]) -> str:
+    """The one line for rows whose idempotency key is stored with other content."""
+    mask = pd.Series(False, index=range(max(positions) + 1))
+    mask[positions] = True
+    return (
+        f"{path}: nothing imported: idempotency_key already recorded with other content "
+        f"({_lines(mask)})"
     )

@@ -7,9 +7,10 @@ previous batch as it was. Readers never see half a batch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,13 +205,81 @@ def utc(value: datetime | pd.Timestamp) -> datetime:
     return stamp.to_pydatetime()
 
 
-def _contact_key(row: dict[str, Any]) -> tuple[str, datetime, str, str]:
-    return (
-        str(row["customer_id"]),
-        utc(row["contacted_at"]),
-        str(row["channel"]),
-        str(row.get("invoice_id") or ""),
+CONTACT_CONTENT = (
+    "customer_id",
+    "contacted_at",
+    "channel",
+    "invoice_id",
+    "outcome",
+    "promised_date",
+    "promised_amount",
+    "note",
+)
+"""What a contact says: the same idempotency key with other content is a conflict."""
+
+
+class ContactConflict(ValueError):
+    """An idempotency key already stands for a contact with other content.
+
+    ``positions`` are the 0-based rows of the import (or ``[0]`` for one posted contact)."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__(f"{len(positions)} contacts reuse a stored key with other content")
+        self.positions = positions
+
+
+def derived_key(
+    customer_id: str, contacted_at: datetime, channel: str, invoice_id: str | None
+) -> str:
+    """The idempotency key of a contact sent without one: who, when (UTC), how, which invoice.
+
+    Revision 0004 gave the rows stored before it the same key (its copy of this rule is frozen)."""
+    text = "\x1f".join([customer_id, utc(contacted_at).isoformat(), channel, invoice_id or ""])
+    return "auto-" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def contact_row(values: dict[str, Any], recorded_by: str | None) -> dict[str, Any]:
+    """A contact as stored: the instant in UTC, the promise date a date, the key filled in."""
+    row = {name: _plain(values.get(name)) for name in CONTACT_CONTENT}
+    row["customer_id"] = str(row["customer_id"])
+    row["channel"] = str(row["channel"])
+    row["contacted_at"] = utc(row["contacted_at"])
+    if row["promised_date"] is not None:
+        row["promised_date"] = pd.Timestamp(row["promised_date"]).date()
+    if row["promised_amount"] is not None:
+        row["promised_amount"] = float(row["promised_amount"])
+    key = _plain(values.get("idempotency_key"))
+    row["idempotency_key"] = (
+        str(key)
+        if key
+        else derived_key(row["customer_id"], row["contacted_at"], row["channel"], row["invoice_id"])
     )
+    row["recorded_by"] = recorded_by
+    return row
+
+
+def _same_content(stored: dict[str, Any], row: dict[str, Any]) -> bool:
+    for name in CONTACT_CONTENT:
+        old, new = _plain(stored.get(name)), row[name]
+        if name == "contacted_at" and old is not None:
+            old = utc(old)
+        elif name == "promised_date" and old is not None:
+            old = pd.Timestamp(old).date()
+        elif name == "promised_amount" and old is not None and new is not None:
+            if abs(float(old) - float(new)) > 1e-9:
+                return False
+            continue
+        if old != new:
+            return False
+    return True
 
 
 def describe_failure(url: str, exc: sa.exc.SQLAlchemyError) -> str:
@@ -483,6 +552,26 @@ class ScoreStore:
         with self.engine.connect() as connection:
             return pd.read_sql(query, connection)
 
+    def worklist_history(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """The worklists of the days from ``start`` to ``end``: each day's latest batch."""
+        batches = self.batches()
+        if batches.empty:
+            return pd.DataFrame(columns=[c.name for c in tables.worklist.columns])
+        days = pd.to_datetime(batches["as_of"])
+        inside = batches[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+        latest = inside.drop_duplicates("as_of")  # batches() is newest first within a day
+        table = tables.worklist
+        frames = []
+        with self.engine.connect() as connection:
+            for batch in latest.itertuples():
+                query = sa.select(table).where(
+                    table.c.as_of == batch.as_of, table.c.model_version == batch.model_version
+                )
+                frames.append(pd.read_sql(query.order_by(table.c.rank), connection))
+        if not frames:
+            return pd.DataFrame(columns=[c.name for c in table.columns])
+        return pd.concat(frames, ignore_index=True)
+
     def record_contact(
         self,
         customer_id: str,
@@ -491,55 +580,87 @@ class ScoreStore:
         invoice_id: str | None = None,
         outcome: str | None = None,
         recorded_by: str | None = None,
-    ) -> int:
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                tables.contacts.insert().values(
-                    customer_id=customer_id,
-                    contacted_at=utc(contacted_at),
-                    channel=channel,
-                    invoice_id=invoice_id,
-                    outcome=outcome,
-                    recorded_by=recorded_by,
-                )
+        *,
+        promised_date: date | None = None,
+        promised_amount: float | None = None,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[int, bool]:
+        """Store one contact once: returns its id and whether it was new. The same key (given,
+        else derived from who, when, how and which invoice) returns the stored id.
+
+        Raises:
+            ContactConflict: the key is stored with other content.
+        """
+        row = contact_row(
+            {
+                "customer_id": customer_id,
+                "contacted_at": contacted_at,
+                "channel": channel,
+                "invoice_id": invoice_id,
+                "outcome": outcome,
+                "promised_date": promised_date,
+                "promised_amount": promised_amount,
+                "note": note,
+                "idempotency_key": idempotency_key,
+            },
+            recorded_by,
+        )
+        for attempt in range(2):  # a concurrent post of the same key wins the insert race
+            try:
+                with self.engine.begin() as connection:
+                    stored = self._by_keys(connection, [row["idempotency_key"]])
+                    if (found := stored.get(row["idempotency_key"])) is not None:
+                        if not _same_content(found, row):
+                            raise ContactConflict([0])
+                        return int(found["contact_id"]), False
+                    result = connection.execute(tables.contacts.insert().values(**row))
+                    key = result.inserted_primary_key
+                    assert key is not None
+                    return int(key[0]), True
+            except sa.exc.IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _by_keys(connection: sa.Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
+        table = tables.contacts
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            query = sa.select(table).where(table.c.idempotency_key.in_(chunk))
+            found.update(
+                {r["idempotency_key"]: dict(r) for r in connection.execute(query).mappings()}
             )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
+        return found
 
     def record_contacts(self, frame: pd.DataFrame, recorded_by: str) -> tuple[int, int]:
         """Record many contacts (columns of :data:`tables.contacts`) in one transaction: all or
-        none. A contact already stored (same customer, instant, channel and invoice) is skipped,
-        so importing a file twice records it once. Returns (recorded, skipped)."""
-        rows = [
-            {
-                "customer_id": str(r["customer_id"]),
-                "contacted_at": utc(r["contacted_at"]),
-                "channel": str(r["channel"]),
-                "invoice_id": r.get("invoice_id"),
-                "outcome": r.get("outcome"),
-                "recorded_by": recorded_by,
-            }
-            for r in frame.astype(object).where(frame.notna(), None).to_dict("records")
-        ]
-        table = tables.contacts
-        customers = sorted({r["customer_id"] for r in rows})
-        known = sa.select(table.c.customer_id, table.c.contacted_at, table.c.channel).add_columns(
-            table.c.invoice_id
-        )
+        none. A contact already stored (same idempotency key, same content) is skipped, so
+        importing a file twice records it once. Returns (recorded, skipped).
+
+        Raises:
+            ContactConflict: rows whose key is stored (or repeated in the frame) with other
+                content; nothing is recorded.
+        """
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        rows = [contact_row(r, recorded_by) for r in records]
         with self.engine.begin() as connection:
-            seen = set()
-            for start in range(0, len(customers), MAX_IN_LIST):
-                part = customers[start : start + MAX_IN_LIST]
-                query = known.where(table.c.customer_id.in_(part))
-                seen |= {_contact_key(dict(r)) for r in connection.execute(query).mappings()}
-            new = []
-            for row in rows:
-                if (key := _contact_key(row)) not in seen:
-                    seen.add(key)
+            stored = self._by_keys(connection, [r["idempotency_key"] for r in rows])
+            first: dict[str, dict[str, Any]] = {}
+            new, conflicts = [], []
+            for position, row in enumerate(rows):
+                key = row["idempotency_key"]
+                earlier = stored.get(key) or first.get(key)
+                if earlier is None:
+                    first[key] = row
                     new.append(row)
-            if new:
-                connection.execute(table.insert(), new)
+                elif not _same_content(earlier, row):
+                    conflicts.append(position)
+            if conflicts:
+                raise ContactConflict(conflicts)
+            for start in range(0, len(new), CHUNK_ROWS):
+                connection.execute(tables.contacts.insert(), new[start : start + CHUNK_ROWS])
         return len(new), len(rows) - len(new)
 
     def contacts(

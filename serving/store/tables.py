@@ -136,7 +136,16 @@ contacts = sa.Table(
     sa.Column("invoice_id", sa.String(64)),
     sa.Column("outcome", sa.Text),
     sa.Column("recorded_by", sa.String(64)),
+    sa.Column("promised_date", sa.Date),
+    sa.Column("promised_amount", sa.Float),
+    sa.Column("note", sa.Text),
+    sa.Column("idempotency_key", sa.String(128)),
+    sa.Index("ux_contacts_idempotency_key", "idempotency_key", unique=True),
 )
+"""One row per outreach contact. ``outcome`` is one of :data:`models.decisions.promises.OUTCOMES`
+(or empty); a ``promise_to_pay`` carries its date and amount; ``note`` is free text. The
+idempotency key makes a contact posted or imported twice one row (rows from before revision
+0004 got a key derived from their content)."""
 
 customer_flags = sa.Table(
     "customer_flags",

@@ -33,7 +33,7 @@ def test_contacts_import_is_all_or_nothing_and_idempotent(store_url: str, tmp_pa
     file = tmp_path / "contacts.csv"
     file.write_text(
         "customer_id,contacted_at,channel,outcome\n"
-        "C1,2025-12-24T23:30:00-05:00,call,promised\n"
+        "C1,2025-12-24T23:30:00-05:00,call,Reached\n"
         "C2,2025-12-26 09:00,email,\n"
         "C3,2025-13-45,call,\n"
         "C4,yesterday,call,\n"
@@ -55,6 +55,49 @@ def test_contacts_import_is_all_or_nothing_and_idempotent(store_url: str, tmp_pa
     ]
     missing = refused(cli(store_url, "import-contacts", str(tmp_path / "missing.csv")))
     assert "missing.csv: no such file" in missing
+
+
+def test_outcomes_and_promises_import_all_or_nothing(store_url: str, tmp_path: Path) -> None:
+    header = (
+        "customer_id,contacted_at,channel,outcome,promised_date,promised_amount,idempotency_key\n"
+    )
+    good = [
+        "C1,2025-12-01T10:00:00Z,call,promise to pay,2025-12-10,500,crm-1\n",
+        "C2,2025-12-01T11:00:00Z,email,No answer,,,crm-2\n",
+    ]
+    file = tmp_path / "outcomes.csv"
+    file.write_text(
+        header
+        + "".join(good)
+        + "C3,2025-12-01T12:00:00Z,call,promised,,,crm-3\n"  # line 4: not an outcome
+        + "C4,2025-12-01T12:00:00Z,call,promise_to_pay,,,crm-4\n"  # line 5: no date, amount
+        + "C5,2025-12-01T12:00:00Z,call,reached,2025-12-10,10,crm-5\n"  # line 6: promise fields
+        + "C6,2025-12-05T12:00:00Z,call,promise_to_pay,2025-12-01,10,crm-6\n"  # line 7: earlier
+    )
+    line = refused(cli(store_url, "import-contacts", str(file)))
+    assert "outcome must be empty or one of reached, no_answer" in line and "(line 4)" in line
+    assert "needs promised_date (YYYY-MM-DD) and promised_amount (> 0) (line 5)" in line
+    assert "go only with outcome promise_to_pay (line 6)" in line
+    assert "promised_date is before the contact (line 7)" in line
+    store = ScoreStore(store_url)
+    store.migrate()
+    assert store.contacts().empty
+    file.write_text(header + "".join(good))
+    assert cli(store_url, "import-contacts", str(file)).returncode == 0
+    stored = store.contacts().set_index("customer_id")
+    assert stored.loc["C1", "outcome"] == "promise_to_pay"
+    assert str(stored.loc["C1", "promised_date"]) == "2025-12-10"
+    assert stored.loc["C1", "promised_amount"] == 500.0
+    assert stored.loc["C2", "outcome"] == "no_answer"
+    # the same key with other content refuses the whole file, the new row included
+    file.write_text(
+        header
+        + "C7,2025-12-02T10:00:00Z,call,reached,,,crm-7\n"
+        + "C1,2025-12-01T10:00:00Z,call,promise_to_pay,2025-12-10,400,crm-1\n"
+    )
+    line = refused(cli(store_url, "import-contacts", str(file)))
+    assert "idempotency_key already recorded with other content (line 3)" in line
+    assert len(store.contacts()) == 2
 
 
 def test_flags_are_parsed_strictly(store_url: str, tmp_path: Path) -> None:

@@ -136,3 +136,30 @@ def test_monitoring_page_draws_drift_and_cohorts(service: Process, monitored: di
         assert "nan" not in text and "traceback" not in text
         page.screenshot(path=str(SCREENSHOTS / "pages-monitoring.png"), full_page=True)
     assert all(url.startswith((service.url, "data:", "about:")) for url in requests), requests
+
+
+def test_an_account_page_previews_its_messages(service: Process) -> None:
+    from message_words import INTERNAL_WORDS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{service.url}/pages/login")
+        page.fill("#key", KEYS["viewer"])
+        page.click("#sign-in")
+        page.wait_for_url("**/pages/accounts")
+        links = page.locator("tr.account-row a")
+        customers = [links.nth(i).inner_text() for i in range(min(links.count(), 10))]
+        shown = None
+        for customer in customers:
+            page.goto(f"{service.url}/pages/accounts/{customer}")
+            if page.locator("#messages pre.message").count():
+                shown = customer
+                break
+        assert shown is not None, customers
+        texts = page.locator("#messages pre.message").all_inner_texts()
+        assert texts and all(" EUR" in t for t in texts)
+        for text in texts:
+            assert not [w for w in INTERNAL_WORDS if w.lower() in text.lower()], text
+        page.locator("#messages").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "pages-account-messages.png"), full_page=True)

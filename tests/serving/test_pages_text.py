@@ -120,3 +120,55 @@ def test_report_has_an_overview_with_totals_and_charts(frames: dict[str, Any]) -
     assert f"{len(invoices):,}</b>open invoices" in overview
     assert overview.count("<svg") == 2 and "by risk band" in overview
     assert not re.search(r"<b>\d{4,}</b>", html), "a number without thousands separators"
+
+
+def test_the_account_page_previews_the_messages_in_customer_words(
+    pages: TestClient, frames: dict[str, Any]
+) -> None:
+    from message_words import INTERNAL_WORDS
+
+    accounts = frames["account_scores"]
+    shown = 0
+    for customer in accounts["customer_id"].head(8):
+        page = pages.get(f"/pages/accounts/{customer}").text
+        found = re.search(r'<div id="messages">(.*?)</div>', page, re.S)
+        if found is None:
+            assert "No outreach planned for this account today." in page
+            continue
+        shown += 1
+        previews = re.findall(r'<pre class="message">(.*?)</pre>', found.group(1), re.S)
+        assert previews
+        for text in previews:
+            assert not [w for w in INTERNAL_WORDS if w.lower() in text.lower()], text
+            assert " EUR" in text
+    assert shown
+
+
+def test_promises_to_pay_show_their_status_in_the_contact_history(
+    pages: TestClient, served: Served
+) -> None:
+    customer = served.account_ids[3]
+    for key, made, promised, amount in (
+        ("page-broken", "2025-12-10T09:00:00Z", "2025-12-15", 1e9),  # never covered: broken
+        ("page-pending", "2025-12-30T09:00:00Z", "2026-01-05", 1250.5),  # after the ledger
+    ):
+        posted = pages.post(
+            "/v1/contacts",
+            json={
+                "customer_id": customer,
+                "channel": "phone",
+                "contacted_at": made,
+                "outcome": "promise_to_pay",
+                "promised_date": promised,
+                "promised_amount": amount,
+                "note": "spoke to accounts payable",
+                "idempotency_key": key,
+            },
+            headers=headers("admin"),
+        )
+        assert posted.status_code in (200, 201), posted.text
+    contacts = _cells(pages.get(f"/pages/accounts/{customer}").text, "contacts")
+    assert "1,000,000,000.00 by 2025-12-15: broken" in contacts
+    assert "1,250.50 by 2026-01-05: pending" in contacts
+    assert "promise to pay" in contacts and "spoke to accounts payable" in contacts
+    assert "nan" not in contacts and "None" not in contacts

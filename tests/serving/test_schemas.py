@@ -68,3 +68,27 @@ def test_context_features_are_catalogue_features() -> None:
     from features.catalogue import BY_NAME
 
     assert CONTEXT_FEATURES and all(name in BY_NAME for name in CONTEXT_FEATURES)
+
+
+def test_a_contact_outcome_and_its_promise_are_checked() -> None:
+    from pydantic import ValidationError
+
+    from serving.schemas import ContactIn
+
+    base = {"customer_id": "C1", "channel": "phone", "contacted_at": "2025-06-30T14:05:00+02:00"}
+    promise = {"outcome": "promise_to_pay", "promised_date": "2025-07-04", "promised_amount": 10}
+    ok = ContactIn.model_validate({**base, **promise, "idempotency_key": "crm-1"})
+    assert ok.promised_amount == 10.0 and ok.outcome == "promise_to_pay"
+    for bad, words in (
+        ({**base, "outcome": "promised"}, "promise_to_pay"),
+        ({**base, "outcome": "promise_to_pay"}, "needs promised_date"),
+        ({**base, **promise, "outcome": "reached"}, "only with promise_to_pay"),
+        ({**base, **promise, "promised_date": "2025-06-29"}, "before the contact"),
+        ({"customer_id": "C1", "channel": "phone", **promise}, "before the contact"),  # now
+        ({**base, **promise, "promised_amount": "10"}, "JSON number"),
+        ({**base, "idempotency_key": "has space"}, "pattern"),
+        ({**base, "idempotency_key": "k" * 129}, "at most 128"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            ContactIn.model_validate(bad)
+        assert words in str(raised.value), (bad, str(raised.value))

@@ -57,7 +57,7 @@ def test_latest_scores_and_contacts(store_url: str) -> None:
         store.latest_score("account", account["customer_id"])["open_invoices"]
         == account["open_invoices"]
     )
-    store.record_contact("C00001", datetime(2025, 1, 30, tzinfo=UTC), "call", outcome="promised")
+    store.record_contact("C00001", datetime(2025, 1, 30, tzinfo=UTC), "call", outcome="reached")
     assert len(store.contacts(customer_id="C00001")) == 1
 
 
@@ -158,7 +158,9 @@ def test_contact_times_keep_their_utc_instant(store_url: str) -> None:
     store.migrate()
     eastern = datetime.fromisoformat("2025-12-24T23:30:00-05:00")
     store.record_contact("C1", eastern, "call")
-    store.record_contact("C1", datetime(2025, 12, 25, 4, 30), "call")  # naive: taken as UTC
+    naive = datetime(2025, 12, 25, 4, 30)  # taken as UTC: the same instant, so the same key
+    assert store.record_contact("C1", naive, "call")[1] is False
+    store.record_contact("C1", naive, "email")
     stored = store.contacts(customer_id="C1")["contacted_at"].tolist()
     assert stored == [pd.Timestamp("2025-12-25 04:30", tz="UTC")] * 2
     since = datetime.fromisoformat("2025-12-24T23:59:00-05:00")  # 04:59 UTC: after both
@@ -177,7 +179,9 @@ def test_importing_contacts_twice_records_them_once(store_url: str) -> None:
             ),
             "channel": ["call", "call", "email"],
             "invoice_id": [None, "I1", None],
-            "outcome": [None, None, "promised"],
+            "outcome": [None, None, "promise_to_pay"],
+            "promised_date": [None, None, "2026-01-05"],
+            "promised_amount": [None, None, 120.0],
         }
     )
     assert store.record_contacts(frame, recorded_by="csv import") == (3, 0)
@@ -237,3 +241,112 @@ def test_monitor_runs_are_replaced_per_day_and_their_accounts_erased(store_url: 
     assert store.monitoring_report(pd.Timestamp("2024-01-01")) is None
     store.erase(["C1"], erased_by="test")
     assert [a["customer_id"] for a in store.monitoring_report()["report"]["accounts"]] == ["C2"]
+
+
+def test_an_idempotency_key_stores_a_contact_once(store_url: str) -> None:
+    from serving.store.store import ContactConflict
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    when = datetime.fromisoformat("2025-12-24T23:30:00-05:00")
+    promise = {
+        "outcome": "promise_to_pay",
+        "promised_date": datetime(2025, 12, 31).date(),
+        "promised_amount": 250.0,
+        "idempotency_key": "crm-42",
+    }
+    first = store.record_contact("C1", when, "call", **promise)
+    again = store.record_contact("C1", when.astimezone(UTC), "call", **promise)
+    assert first[1] and again == (first[0], False)
+    with pytest.raises(ContactConflict):
+        store.record_contact("C1", when, "call", **{**promise, "promised_amount": 200.0})
+    # without a key: who, when, how and which invoice make the key
+    unkeyed = store.record_contact("C2", when, "email", outcome="reached")
+    assert store.record_contact("C2", when, "email", outcome="reached") == (unkeyed[0], False)
+    with pytest.raises(ContactConflict):
+        store.record_contact("C2", when, "email", outcome="refused")
+    stored = store.contacts()
+    assert len(stored) == 2
+    assert stored["contacted_at"].tolist() == [pd.Timestamp("2025-12-25 04:30", tz="UTC")] * 2
+
+
+def test_a_conflicting_row_in_an_import_stores_nothing(store_url: str) -> None:
+    from serving.store.store import ContactConflict
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    at = pd.Timestamp("2025-12-01 10:00", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C3"],
+            "contacted_at": [at] * 4,
+            "channel": ["call"] * 4,
+            "outcome": ["reached", "reached", "reached", "refused"],  # row 3 contradicts row 2
+            "idempotency_key": ["k1", "k2", "k3", "k3"],
+        }
+    )
+    with pytest.raises(ContactConflict) as raised:
+        store.record_contacts(frame, recorded_by="test")
+    assert raised.value.positions == [3]
+    assert store.contacts().empty
+    assert store.record_contacts(frame.iloc[:3], recorded_by="test") == (3, 0)
+    assert store.record_contacts(frame.iloc[[0, 0]], recorded_by="test") == (0, 2)
+
+
+def test_revision_0004_keys_the_contacts_stored_before_it(store_url: str) -> None:
+    """A store at revision 0002 with free-text outcomes: upgraded, its contacts are recognised."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from serving.store.store import MIGRATIONS
+
+    store = ScoreStore(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    old = sa.table(
+        "contacts",
+        sa.column("customer_id"),
+        sa.column("contacted_at", sa.DateTime(timezone=True)),
+        sa.column("channel"),
+        sa.column("outcome"),
+    )
+    at = datetime(2025, 12, 1, 10, tzinfo=UTC)
+    with store.engine.begin() as connection:
+        connection.execute(
+            old.insert(),
+            [
+                {"customer_id": "C1", "contacted_at": at, "channel": "call", "outcome": "promised"},
+                {"customer_id": "C1", "contacted_at": at, "channel": "call", "outcome": None},
+                {"customer_id": "C2", "contacted_at": at, "channel": "call", "outcome": "paid"},
+            ],
+        )
+    store.migrate()
+    stored = store.contacts().sort_values("contact_id")
+    assert stored["note"].tolist()[0] == "promised" and pd.isna(stored["outcome"].tolist()[0])
+    assert stored["outcome"].tolist()[2] == "paid"
+    assert stored["idempotency_key"].notna().all() and stored["idempotency_key"].is_unique
+    frame = pd.DataFrame(
+        {"customer_id": ["C2"], "contacted_at": [at], "channel": ["call"], "outcome": ["paid"]}
+    )
+    assert store.record_contacts(frame, recorded_by="test") == (0, 1)  # the same contact
+
+
+def test_the_same_key_posted_at_once_from_many_threads_is_one_row(store_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = ScoreStore(store_url)
+    store.migrate()
+    when = datetime(2025, 12, 1, 9, tzinfo=UTC)
+
+    def post(_: int) -> tuple[int, bool]:
+        return store.record_contact("C1", when, "call", outcome="reached", idempotency_key="race")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(16)))
+    assert len({contact_id for contact_id, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
+    assert len(store.contacts()) == 1
