@@ -51,7 +51,13 @@ def score_and_store(
     store.migrate()
     store.write_scored(batch)
     work = rebuild_worklist(
-        store, batch.invoices, batch.accounts, batch.as_of, model_version, config
+        store,
+        batch.invoices,
+        batch.accounts,
+        batch.as_of,
+        model_version,
+        config,
+        pay_dates=batch.pay_dates,
     )
     if out is not None:
         write_frame(scores_file(batch), out)
@@ -65,10 +71,21 @@ def rebuild_worklist(
     as_of: pd.Timestamp,
     model_version: str,
     config: WorklistConfig,
+    pay_dates: pd.DataFrame | None = None,
+    broken_promises: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Today's worklist from a batch's scores and the stored contacts and flags; stored."""
+    """Today's worklist from a batch's scores and the stored contacts and flags; stored. The
+    pre-due EV uses ``pay_dates`` when given (the pay-date model's predictions; a rebuild from
+    stored scores has none and falls back on payment history)."""
     work = build_worklist(
-        invoices, accounts, config, contacts=store.contacts(), flags=store.flags(), as_of=as_of
+        invoices,
+        accounts,
+        config,
+        contacts=store.contacts(),
+        flags=store.flags(),
+        as_of=as_of,
+        pay_dates=pay_dates,
+        broken_promises=broken_promises,
     )
     store.write_worklist(as_of, model_version, work)
     return work
