@@ -925,6 +925,14 @@ def synth(
             "receivables); --invoices is then ignored",
         ),
     ] = False,
+    contact_effects: Annotated[
+        bool,
+        typer.Option(
+            "--contact-effects",
+            help="also write true_effects.csv: each customer's simulated response to a pre-due "
+            "reminder or call (some never respond), for the outreach backtest",
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic ledger (seeded, scalable to millions of invoices)."""
     from rich.progress import Progress
@@ -947,6 +955,7 @@ def synth(
             dirty=dirty,
             progress=lambda n: progress.advance(task, n),
             monthly=monthly,
+            contact_effects=contact_effects,
         )
     console.print(f"synthetic ledger written to {out}")
     typer.echo(json.dumps(_jsonable(summary), default=str))
