@@ -5,9 +5,11 @@
 
 - ``P(late)``: the model's calibrated probability (an account's: its invoices' amount-weighted
   risk).
-- ``uplift``: the share of late payments the treatment turns into on-time ones (a documented prior
-  per treatment, :data:`models.decisions.playbook.DEFAULT_TREATMENTS`, until measured outcomes
-  replace it).
+- ``uplift``: the share of late payments the treatment turns into on-time ones: a documented prior
+  per treatment (:data:`models.decisions.playbook.DEFAULT_TREATMENTS`, until measured outcomes
+  replace it) times its **reach** on the invoice, ``min(1, days earlier / days late if late)``
+  (:func:`reach`): a nudge that moves a payment 10 days earlier cannot make a payment 40 days
+  late an on-time one.
 - ``days of lateness avoided``: the days the invoice would be late if late, at most the days the
   treatment moves a payment earlier (:func:`days_late_if_late`, :func:`days_avoided`).
 - ``expected loss avoided``: open amount x the share of a late invoice that is never paid.
@@ -62,6 +64,15 @@ def days_avoided(days_late: np.ndarray, days_earlier: float) -> np.ndarray:
     return np.minimum(np.asarray(days_late, dtype="float64"), float(days_earlier))
 
 
+def reach(days_late: np.ndarray, days_earlier: float) -> np.ndarray:
+    """The share of an invoice's late outcomes within a treatment's reach:
+    ``min(1, days_earlier / days late if late)``."""
+    days = np.asarray(days_late, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(days > 0, float(days_earlier) / days, 1.0)
+    return np.clip(share, 0.0, 1.0)
+
+
 def invoice_value(
     p_late: np.ndarray,
     uplift: np.ndarray,
@@ -113,22 +124,30 @@ def account_terms(
     invoices: pd.DataFrame, uplift: float, rate: float, cost: float, channel: str
 ) -> ValueTerms:
     """Fold an account's invoices (columns ``p_late``, ``open_amount``, ``days``,
-    ``loss_share``) into one line of the formula whose EV is the sum of theirs less one cost.
+    ``loss_share``, optionally ``reach``) into one line of the formula whose EV is the sum of
+    theirs less one cost.
 
-    P(late) is the amount-weighted risk, the days the (risk x amount)-weighted days, and the
-    loss the expected loss avoided if late: then p x u x (A x d x r + L) equals the sum of the
-    invoices' p_i x u x (A_i x d_i x r + A_i x l_i) exactly.
+    With ``u_i = uplift x reach_i``: P(late) is the amount-weighted risk, the uplift the
+    (risk x amount)-weighted u_i, the days the (risk x amount x u_i)-weighted days, and the loss
+    the expected loss avoided if late: then p x u x (A x d x r + L) equals the sum of the
+    invoices' p_i x u_i x (A_i x d_i x r + A_i x l_i) exactly.
     """
     amount = invoices["open_amount"].to_numpy("float64")
     p = invoices["p_late"].to_numpy("float64")
+    each = uplift * (
+        invoices["reach"].to_numpy("float64") if "reach" in invoices else np.ones(len(p))
+    )
     total = float(amount.sum())
     weight = p * amount
     at_risk = float(weight.sum())
     p_late = at_risk / total if total > 0 else 0.0
-    days = float((weight * invoices["days"].to_numpy("float64")).sum() / at_risk) if at_risk else 0
+    lifted = weight * each
+    u = float(lifted.sum()) / at_risk if at_risk else uplift
+    spread = float(lifted.sum())
+    days = float((lifted * invoices["days"].to_numpy("float64")).sum()) / spread if spread else 0.0
     loss_if_late = (
-        float((weight * invoices["loss_share"].to_numpy("float64")).sum()) / p_late
-        if p_late
+        float((lifted * invoices["loss_share"].to_numpy("float64")).sum()) / (p_late * u)
+        if p_late and u
         else 0.0
     )
-    return ValueTerms(p_late, uplift, total, days, rate, loss_if_late, cost, channel)
+    return ValueTerms(p_late, u, total, days, rate, loss_if_late, cost, channel)

@@ -34,6 +34,7 @@ from models.decisions.value import (
     daily_rate,
     days_avoided,
     days_late_if_late,
+    reach,
 )
 
 PROMISE_COLUMNS = ("customer_id", "invoice_id", "promised_date", "promised_amount", "reason")
@@ -274,7 +275,10 @@ def _add_values(facts: pd.DataFrame, ahead: pd.DataFrame, config: WorklistConfig
             values.append(-config.cost(t))
             words.append(f"no invoice due within {config.pre_due_days} days still to remind")
             continue
-        mine = mine.assign(days=days_avoided(mine["days_late"], t.days_earlier))
+        mine = mine.assign(
+            days=days_avoided(mine["days_late"], t.days_earlier),
+            reach=reach(mine["days_late"], t.days_earlier),
+        )
         terms = account_terms(mine, t.uplift, rate, config.cost(t), t.channel)
         values.append(round(terms.ev, 2))
         words.append(terms.words())

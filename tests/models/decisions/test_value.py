@@ -13,6 +13,7 @@ from models.decisions.value import (
     days_avoided,
     days_late_if_late,
     invoice_value,
+    reach,
 )
 
 
@@ -68,3 +69,20 @@ def test_an_account_with_nothing_at_risk_is_worth_minus_its_cost() -> None:
         {"p_late": [0.0], "open_amount": [500.0], "days": [3.0], "loss_share": [0.02]}
     )
     assert account_terms(invoices, 0.2, 0.001, 0.1, "automated").ev == pytest.approx(-0.1)
+
+
+def test_reach_discounts_lateness_beyond_the_treatment() -> None:
+    assert reach(np.array([5.0, 10.0, 40.0]), 10.0).tolist() == [1.0, 1.0, 0.25]
+    invoices = pd.DataFrame(
+        {
+            "p_late": [0.5, 0.5],
+            "open_amount": [1000.0, 1000.0],
+            "days": [10.0, 10.0],
+            "loss_share": [0.0, 0.0],
+            "reach": [1.0, 0.25],
+        }
+    )
+    # 0.5 x 0.2 x 1 x 10 + 0.5 x 0.2 x 0.25 x 10 = 1.25, at rate 1/1000 per day and 1,000 each
+    terms = account_terms(invoices, uplift=0.2, rate=0.001, cost=0.0, channel="call")
+    assert terms.uplift == pytest.approx(0.2 * 0.625)
+    assert terms.ev == pytest.approx(1.25)

@@ -72,10 +72,10 @@ def test_queues_treatments_and_ev_ranking() -> None:
         "mid": "reminder_before_due",
         "low": "automated_reminder",
     }
-    # no pay-date model, no late history: 15 days late, payment plan moves up to 14 days;
-    # 0.9 x 20% x (100,000 x 14 x 0.10/365 + 100,000 x 2%) - 8 = 421.04
-    assert row.loc["plan", "expected_value"] == pytest.approx(421.04, abs=0.01)
-    assert row.loc["plan", "value_reason"].startswith("EV 421.04 = 90% late × 20% uplift")
+    # no pay-date model, no late history: 15 days late, payment plan moves up to 14 days (reach
+    # 14/15); 0.9 x 20% x 14/15 x (100,000 x 14 x 0.10/365 + 100,000 x 2%) - 8 = 392.44
+    assert row.loc["plan", "expected_value"] == pytest.approx(392.44, abs=0.01)
+    assert row.loc["plan", "value_reason"].startswith("EV 392.44 = 90% late × 19% uplift")
     # 0.4 x 8% x (1,000 x 5 x 0.10/365 + 20) - 1 < 0: the e-mail is not worth sending
     assert row.loc["mid", "expected_value"] < 0 and not row.loc["mid", "contact"]
     assert "does not cover" in row.loc["mid", "skip_reason"]
