@@ -419,9 +419,8 @@ def print_worklist(work: pd.DataFrame, rows: int = 8) -> None:
         ("at risk", True),
         ("risk", True),
         ("today", False),
-        ("why", False),
     ):
-        widths = {"#": 3, "risk": 7, "treatment": 19}
+        widths = {"#": 3, "risk": 7, "treatment": 19, "queue": 17, "account": 8, "segment": 13}
         table.add_column(
             column, justify="right" if right else "left", no_wrap=True, min_width=widths.get(column)
         )
@@ -442,8 +441,7 @@ def print_worklist(work: pd.DataFrame, rows: int = 8) -> None:
             "" if value is None or value != value else f"{value:,.2f}",
             f"{row['amount_at_risk']:,.0f}",
             risk,
-            _clip(today, 26),
-            _clip(str(row["top_reason"] or ""), 40),
+            _clip(today, 30),
         )
     console.print(table)
     if "value_reason" in work:
@@ -575,7 +573,8 @@ def worklist(
     named in the flags' queue column, "*" for any; default none), max_contacts (7) within
     contact_window_days (7), pre_due_days (14), annual_cost_of_capital (0.10), contact_cost per
     channel (call 8, email 1, automated 0.05), default_days_late (15), loss_share_if_late
-    (0.02), control_share (0.10), default_treatment (automated_reminder), experiment_salt;
+    (0.02), min_expected_value (none: the pre-due queue uses its capacity), control_share
+    (0.10), default_treatment (automated_reminder), experiment_salt;
     [treatments.NAME] channel, uplift, days_earlier; then [[rules]], first match wins, each
     with treatment and reason (required), manual (true), queue (pre_due), and the optional
     conditions disputed, overdue, broken_promise, risk_bands, segments, min_open_amount,

@@ -149,6 +149,9 @@ class WorklistConfig:
     """Days late if late, for an invoice with neither a pay-date prediction nor late history."""
     loss_share_if_late: float = 0.02
     """Share of a late invoice never paid, without a pay-date model's write-off probability."""
+    min_expected_value: float | None = None
+    """A human pre-due contact worth less than this is not made; ``None``: the pre-due queue
+    uses its capacity whatever the EV (in EV order)."""
     control_share: float = 0.10
     """Share of eligible pre-due accounts given the default treatment instead (control arm)."""
     default_treatment: str = "automated_reminder"
@@ -185,6 +188,7 @@ _SCALARS = {
     "annual_cost_of_capital": float,
     "default_days_late": float,
     "loss_share_if_late": float,
+    "min_expected_value": float,
     "control_share": float,
     "default_treatment": str,
     "experiment_salt": str,

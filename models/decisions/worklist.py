@@ -9,8 +9,8 @@ The pre-due queue is ranked by the expected value of the contact (:mod:`models.d
 only invoices due within ``pre_due_days`` and not yet covered by a contact since they entered
 that window count. The other queues are ranked by amount at risk (overdue counted in full).
 Within a queue, people's treatments come before automated ones and low-risk accounts come last,
-so a low-risk account never leads a human queue. A human pre-due contact whose EV does not cover
-its cost is not made.
+so a low-risk account never leads a human queue. With ``min_expected_value`` set, a human pre-due
+contact worth less is not made (by default the queue uses its capacity, in EV order).
 
 A reproducible share of the eligible pre-due accounts (``control_share``, by the sha256 of the
 salt, customer id and treatment) gets the default treatment instead: ``arm`` is ``control``;
@@ -313,9 +313,15 @@ def _allocate(
         elif not row.manual:
             contact.append(True)
             skip.append(None)
-        elif queue == PRE_DUE and value is not None and value == value and value <= 0:
+        elif (
+            queue == PRE_DUE
+            and config.min_expected_value is not None
+            and value is not None
+            and value == value
+            and value < config.min_expected_value
+        ):
             contact.append(False)
-            skip.append("expected value does not cover the contact's cost")
+            skip.append(f"expected value below {config.min_expected_value:,.2f}")
         elif used_total >= config.capacity:
             contact.append(False)
             skip.append("over today's contact capacity")

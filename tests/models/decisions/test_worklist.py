@@ -76,9 +76,12 @@ def test_queues_treatments_and_ev_ranking() -> None:
     # 14/15); 0.9 x 20% x 14/15 x (100,000 x 14 x 0.10/365 + 100,000 x 2%) - 8 = 392.44
     assert row.loc["plan", "expected_value"] == pytest.approx(392.44, abs=0.01)
     assert row.loc["plan", "value_reason"].startswith("EV 392.44 = 90% late × 19% uplift")
-    # 0.4 x 8% x (1,000 x 5 x 0.10/365 + 20) - 1 < 0: the e-mail is not worth sending
-    assert row.loc["mid", "expected_value"] < 0 and not row.loc["mid", "contact"]
-    assert "does not cover" in row.loc["mid", "skip_reason"]
+    # 0.4 x 8% x (1,000 x 5 x 0.10/365 + 20) - 1 < 0: the e-mail is not worth sending, but
+    # by default the pre-due queue uses its capacity in EV order; with a floor it is not sent
+    assert row.loc["mid", "expected_value"] < 0 and row.loc["mid", "contact"]
+    floor = build_worklist(*batch(), replace(NO_CONTROL, min_expected_value=0.0), as_of=AS_OF)
+    mid = floor.set_index("customer_id").loc["mid"]
+    assert not mid["contact"] and mid["skip_reason"] == "expected value below 0.00"
     assert pd.isna(row.loc["disp", "expected_value"])  # EV ranks the pre-due queue only
     assert row.loc["low", "contact"]  # automated: no capacity, no EV gate
     assert row.loc["plan", "segment"] == "deteriorating"
@@ -121,8 +124,8 @@ def test_capacity_frequency_cap_and_do_not_contact() -> None:
     )
     # its invoice was reminded of days ago: nothing left for a pre-due contact to be worth
     assert "no invoice due" in work.loc["high", "value_reason"]
-    assert work.loc["high2", "contact"]
-    assert work.loc["disp", "contact"]  # one slot left of the total of 2
+    assert work.loc["high2", "contact"] and work.loc["mid", "contact"]  # pre-due first
+    assert not work.loc["disp", "contact"] and "capacity" in work.loc["disp", "skip_reason"]
     assert not work.loc["late", "contact"] and "capacity" in work.loc["late", "skip_reason"]
     assert work.loc["low", "contact"]  # automated: no capacity used
     assert int(work["contact"].sum()) == 3
@@ -253,7 +256,7 @@ def test_a_stored_worklist_read_later_follows_new_flags_and_contacts() -> None:
     config = replace(NO_CONTROL, capacity=10, max_contacts=2, contact_window_days=7)
     work = build_worklist(*batch(), config, as_of=AS_OF).assign(as_of=AS_OF.date())
     contacted = set(work.loc[work["contact"], "customer_id"])
-    assert contacted == {"plan", "high", "high2", "low", "disp", "late"}
+    assert contacted == {"plan", "high", "high2", "mid", "low", "disp", "late"}
     flags = pd.DataFrame({"customer_id": ["plan"], "do_not_contact": [True], "queue": [None]})
     later = AS_OF + pd.Timedelta(days=3)  # contacts posted after the worklist's day count
     contacts = pd.DataFrame(
