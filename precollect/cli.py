@@ -404,38 +404,50 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_worklist(work: pd.DataFrame, rows: int = 15) -> None:
+def print_worklist(work: pd.DataFrame, rows: int = 8) -> None:
+    """The first ``rows`` accounts of each queue, in the order the queues are served."""
     from serving.formats import words
 
-    table = Table(title=f"outreach worklist (top {min(rows, len(work))} of {len(work)} accounts)")
+    table = Table(title=f"outreach worklist ({len(work)} accounts; top {rows} of each queue)")
     for column, right in (
         ("#", True),
+        ("queue", False),
         ("account", False),
+        ("segment", False),
         ("treatment", False),
+        ("EV", True),
         ("at risk", True),
         ("risk", True),
         ("today", False),
-        ("main reason", False),
     ):
-        widths = {"#": 3, "risk": 7, "treatment": 19}
+        widths = {"#": 3, "risk": 7, "treatment": 19, "queue": 17, "account": 8, "segment": 13}
         table.add_column(
             column, justify="right" if right else "left", no_wrap=True, min_width=widths.get(column)
         )
-    for row in work.head(rows).to_dict("records"):
+    shown = work.groupby("queue", sort=False).head(rows) if "queue" in work else work.head(rows)
+    for row in shown.to_dict("records"):
         risk = (
             "overdue" if row["risk"] is None or row["risk"] != row["risk"] else f"{row['risk']:.0%}"
         )
         today = "contact" if row["contact"] else f"skip: {row['skip_reason']}"
+        value = row.get("expected_value")
+        arm = " (control)" if row.get("arm") == "control" else ""
         table.add_row(
             str(row["rank"]),
+            str(row.get("queue", "")),
             str(row["customer_id"]),
-            words(row["treatment"]),
+            str(row.get("segment") or ""),
+            words(row["treatment"]) + arm,
+            "" if value is None or value != value else f"{value:,.2f}",
             f"{row['amount_at_risk']:,.0f}",
             risk,
-            _clip(today, 26),
-            _clip(str(row["top_reason"] or ""), 44),
+            _clip(today, 30),
         )
     console.print(table)
+    if "value_reason" in work:
+        first = work[(work["queue"] == "pre_due") & work["contact"]].head(3)
+        for row in first.to_dict("records"):
+            console.print(f"  {row['customer_id']}: {row['value_reason']}", highlight=False)
 
 
 @app.command()
@@ -549,11 +561,24 @@ def worklist(
 ) -> None:
     """Rebuild the ranked outreach worklist from stored scores (also written to the store).
 
-    The playbook is TOML: [worklist] capacity (default 50), queue_capacity (per queue, default
-    none), max_contacts (7) within contact_window_days (7); then [[rules]], first match wins, each
-    with treatment and reason (required), manual (true), and the optional conditions disputed,
-    overdue, risk_bands, min_open_amount, min_trend. Unknown keys are refused; the README lists the
-    default rules.
+    Queues, filled in this order, each with its own daily capacity: pre_due (25), then
+    promise_follow_up (5), dispute (10) and overdue (10), all within capacity (50); the pre-due
+    queue is filled first, so the others never starve it. Pre-due accounts are ranked by the
+    EV of the contact: P(late) x uplift x (open amount x days of lateness avoided x daily cost of
+    capital + expected loss avoided) - contact cost; low-risk accounts get automated treatments
+    and come last. 10 % of eligible pre-due accounts (hash-seeded) get the default treatment
+    instead (arm control).
+
+    The playbook is TOML: [worklist] capacity, queue_capacity, collector_capacity (per collector
+    named in the flags' queue column, "*" for any; default none), max_contacts (7) within
+    contact_window_days (7), pre_due_days (14), annual_cost_of_capital (0.10), contact_cost per
+    channel (call 8, email 1, automated 0.05), default_days_late (15), loss_share_if_late
+    (0.02), min_expected_value (none: the pre-due queue uses its capacity), control_share
+    (0.10), default_treatment (automated_reminder), experiment_salt;
+    [treatments.NAME] channel, uplift, days_earlier; then [[rules]], first match wins, each
+    with treatment and reason (required), manual (true), queue (pre_due), and the optional
+    conditions disputed, overdue, broken_promise, risk_bands, segments, min_open_amount,
+    min_trend. Unknown keys are refused; the README lists the default rules and priors.
     """
     from models.decisions.playbook import PlaybookError
     from serving.store.publish import rebuild_worklist
@@ -567,6 +592,7 @@ def worklist(
         batch = _stored_batch(as_of)
         store = batch["store"]
         frames = store.batch_frames(batch["as_of"], batch["model_version"])
+        stored_dates = frames.get("pay_dates")
         work = rebuild_worklist(
             store,
             frames["invoice_scores"],
@@ -574,6 +600,7 @@ def worklist(
             pd_timestamp(batch["as_of"]),
             batch["model_version"],
             config,
+            pay_dates=stored_dates if stored_dates is not None and len(stored_dates) else None,
         )
     if out is not None:
         write_frame(work, out)
@@ -1045,6 +1072,14 @@ def synth(
             "receivables); --invoices is then ignored",
         ),
     ] = False,
+    contact_effects: Annotated[
+        bool,
+        typer.Option(
+            "--contact-effects",
+            help="also write true_effects.csv: each customer's simulated response to a pre-due "
+            "reminder or call (some never respond), for the outreach backtest",
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic ledger (seeded, scalable to millions of invoices)."""
     from rich.progress import Progress
@@ -1067,6 +1102,7 @@ def synth(
             dirty=dirty,
             progress=lambda n: progress.advance(task, n),
             monthly=monthly,
+            contact_effects=contact_effects,
         )
     console.print(f"synthetic ledger written to {out}")
     typer.echo(json.dumps(_jsonable(summary), default=str))

@@ -96,6 +96,16 @@ def run(workdir: Path) -> None:
         f"as of {scored['as_of']}; {scored['to_contact']} accounts to contact today"
     )
     print_worklist(scored["worklist"])
+    work = scored["worklist"]
+    config = settings.worklist.config(DEMO_CAPACITY)
+    pre_due = work[work["queue"] == "pre_due"]
+    manual = pre_due["treatment"].isin(config.manual_treatments())
+    console.print(
+        f"pre-due queue: {int((pre_due['contact'] & manual).sum())} human contacts of its "
+        f"capacity {min(config.queue_capacity.get('pre_due', DEMO_CAPACITY), DEMO_CAPACITY)} "
+        f"(served before the other queues), ranked by expected value; "
+        f"{int((pre_due['arm'] == 'control').sum())} accounts in the control arm"
+    )
 
     console.rule("[bold]4. the managers' report")
     report = workdir / "report.html"

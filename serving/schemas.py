@@ -259,6 +259,9 @@ class StoredAccount(BaseModel):
     amount_at_risk_total: float
     open_invoices: int
     top_reason: str | None = None
+    payer_segment: str | None = Field(
+        None, examples=["occasional"], description="payment behaviour; none in older batches"
+    )
     reasons: list[Reason]
 
 
@@ -266,9 +269,27 @@ class WorklistItem(BaseModel):
     rank: int
     customer_id: str
     invoice_id: str | None = None
-    queue: str
+    queue: str = Field(
+        examples=["pre_due"], description="pre_due, promise_follow_up, dispute, overdue"
+    )
+    collector: str | None = Field(None, description="the account's collector (from the flags)")
+    segment: str | None = Field(
+        None,
+        examples=["occasional"],
+        description="payer segment: new, deteriorating, "
+        "recovering, chronic, occasional or reliable",
+    )
     treatment: str
     treatment_reason: str
+    arm: str = Field(
+        examples=["treatment"],
+        description="experiment arm: control gets the default treatment instead; none when not "
+        "in the experiment",
+    )
+    expected_value: float | None = Field(None, description="EV of the pre-due contact")
+    value_reason: str | None = Field(
+        None, examples=["EV 41.20 = 62% late × 15% uplift × (...) − 8.00 call"]
+    )
     amount_at_risk: float
     risk: float | None = None
     risk_band: str | None = None

@@ -45,6 +45,8 @@ class ScoredInvoices(Frame):
     late_share_trend: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
     late_share_365d: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
     overdue_amount: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
+    # for the pre-due EV's fallback days late, when no pay-date model predicted
+    mean_days_late_365d: Series[float] = pa.Field(nullable=True, metadata=FEATURE)
     top_reason: Series[str] = pa.Field(nullable=True)
 
 
@@ -62,6 +64,11 @@ class AccountScores(Frame):
     amount_at_risk_total: Series[float]
     open_invoices: Series[int]
     top_reason: Series[str] = pa.Field(nullable=True)
+    payer_segment: Series[str] = pa.Field(
+        nullable=True,
+        str_length=SHORT,
+        description="payment behaviour (models.decisions.segments); none in older batches",
+    )
     effect: Series[float] = pa.Field(alias=r"effect\..+", regex=True, nullable=True)
 
 
@@ -114,9 +121,18 @@ class WorklistRows(Frame):
     rank: Series[int] = pa.Field(ge=1)
     customer_id: Series[str] = pa.Field(str_length=ID)
     invoice_id: Series[str] = pa.Field(nullable=True, str_length=ID)
-    queue: Series[str] = pa.Field(str_length=ID)
+    queue: Series[str] = pa.Field(str_length=ID, description="worklist queue")
+    collector: Series[str] = pa.Field(nullable=True, str_length=ID, description="from the flags")
+    segment: Series[str] = pa.Field(nullable=True, str_length=SHORT, description="payer segment")
     treatment: Series[str] = pa.Field(str_length={"max_value": 32})
     treatment_reason: Series[str]
+    arm: Series[str] = pa.Field(
+        isin=["treatment", "control", "none"],
+        str_length=SHORT,
+        description="experiment arm: control gets the default treatment instead",
+    )
+    expected_value: Series[float] = pa.Field(nullable=True, description="pre-due contact EV")
+    value_reason: Series[str] = pa.Field(nullable=True, description="the EV's formula in words")
     amount_at_risk: Series[float]
     risk: Series[float] = pa.Field(nullable=True)
     risk_band: Series[str] = pa.Field(nullable=True, str_length=SHORT)

@@ -20,6 +20,7 @@ from features.ledger.ledger import Ledger
 from models.decisions.accounts import account_scores
 from models.decisions.bands import OVERDUE, risk_band
 from models.decisions.frames import CONTEXT_FEATURES
+from models.decisions.segments import account_segments
 from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
@@ -172,6 +173,7 @@ def score_batch(
         top_reason=top_reason,
     )
     accounts, account_reasons = account_scores(frame, scores, reasons, top)
+    accounts["payer_segment"] = accounts["customer_id"].map(account_segments(frame))
     all_reasons = pd.concat(
         [
             reasons.drop(columns=["row"]).assign(level="invoice"),

@@ -23,6 +23,7 @@ from precollect.synth.customers import (
     make_customers,
     shift_segment,
 )
+from precollect.synth.effects import contact_effects as make_effects
 from precollect.synth.faults import RULES, inject
 from precollect.synth.ids import format_ids, id_width, pick_strings
 from precollect.synth.invoices import (
@@ -33,7 +34,7 @@ from precollect.synth.invoices import (
 )
 from precollect.synth.payments import MAX_PARTS, Payments, make_payments
 
-_CUSTOMER_STREAM, _CHUNK_STREAM = 0, 1
+_CUSTOMER_STREAM, _CHUNK_STREAM, _EFFECT_STREAM = 0, 1, 2
 _PAYMENT_SCHEMA = pa.schema(
     [
         ("payment_id", pa.string()),
@@ -195,6 +196,7 @@ def generate_ledger(
     progress: Callable[[int], None] | None = None,
     monthly: bool = False,
     segment_shift: SegmentShift | None = None,
+    contact_effects: bool = False,
 ) -> SynthSummary:
     """Write a synthetic ledger (customers, invoices, payments, ``ledger.toml``) to ``out_dir``.
 
@@ -204,6 +206,9 @@ def generate_ledger(
 
     With ``monthly``, each customer instead gets one statement a month on its own cycle day, due
     25 days later, as consumer and utility receivables do (``n_invoices`` is then ignored).
+
+    With ``contact_effects``, each customer's true response to a pre-due reminder or call is
+    written to ``true_effects.csv`` (:mod:`precollect.synth.effects`); the ledger is the same.
 
     Args:
         progress: called with the number of valid invoices written after each chunk.
@@ -223,7 +228,15 @@ def generate_ledger(
         if monthly
         else invoice_counts(rng, customers, n_invoices, cum, first)
     )
-    pq.write_table(customers_table(customers), out_dir / "customers.parquet")
+    written = customers_table(customers)
+    pq.write_table(written, out_dir / "customers.parquet")
+    effects_path = out_dir / "true_effects.csv"
+    if contact_effects:
+        effect_rng = np.random.default_rng([seed, _EFFECT_STREAM])
+        ids = [str(v) for v in written.column("customer_id").to_pylist()]
+        make_effects(effect_rng, customers, ids).to_csv(effects_path, index=False)
+    else:
+        effects_path.unlink(missing_ok=True)
     n_invoices = int(counts.sum())
 
     edges = _chunk_edges(counts, chunk_invoices)

@@ -15,6 +15,7 @@ from features.ledger.errors import LedgerError
 from features.ledger.ledger import Ledger
 from models.decisions.frames import ScoredInvoices, columns
 from models.decisions.playbook import WorklistConfig
+from models.decisions.promises import broken_promises, payments_of
 from models.decisions.scoring import ScoredBatch, score_ledger
 from models.decisions.worklist import build_worklist
 from models.model import LatePaymentModel
@@ -50,8 +51,17 @@ def score_and_store(
         )
     store.migrate()
     store.write_scored(batch)
+    contacts = store.contacts()
+    payments = payments_of(ledger.invoices, ledger.payments)
     work = rebuild_worklist(
-        store, batch.invoices, batch.accounts, batch.as_of, model_version, config
+        store,
+        batch.invoices,
+        batch.accounts,
+        batch.as_of,
+        model_version,
+        config,
+        pay_dates=batch.pay_dates,
+        broken_promises=broken_promises(contacts, payments, batch.as_of),
     )
     if out is not None:
         write_frame(scores_file(batch), out)
@@ -65,10 +75,22 @@ def rebuild_worklist(
     as_of: pd.Timestamp,
     model_version: str,
     config: WorklistConfig,
+    pay_dates: pd.DataFrame | None = None,
+    broken_promises: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Today's worklist from a batch's scores and the stored contacts and flags; stored."""
+    """Today's worklist from a batch's scores and the stored contacts and flags; stored. The
+    pre-due EV uses ``pay_dates`` when given (the pay-date model's predictions, stored with the
+    batch; without them it falls back on payment history); accounts with ``broken_promises``
+    (judged on the ledger's payments) go to the ``promise_follow_up`` queue."""
     work = build_worklist(
-        invoices, accounts, config, contacts=store.contacts(), flags=store.flags(), as_of=as_of
+        invoices,
+        accounts,
+        config,
+        contacts=store.contacts(),
+        flags=store.flags(),
+        as_of=as_of,
+        pay_dates=pay_dates,
+        broken_promises=broken_promises,
     )
     store.write_worklist(as_of, model_version, work)
     return work

@@ -340,3 +340,22 @@ def test_a_segment_shift_changes_that_segment_only(tmp_path: Path) -> None:
 
     assert late_share(shifted, smb=True) > late_share(calm, smb=True) + 0.3
     assert abs(late_share(shifted, smb=False) - late_share(calm, smb=False)) < 0.05
+
+
+def test_contact_effects_are_written_beside_the_same_ledger(tmp_path: Path) -> None:
+    from precollect.synth.effects import read_effects
+
+    plain, treated = tmp_path / "plain", tmp_path / "treated"
+    generate_ledger(plain, n_customers=40, n_invoices=400, seed=3)
+    generate_ledger(treated, n_customers=40, n_invoices=400, seed=3, contact_effects=True)
+    for name in ("invoices.parquet", "payments.parquet", "customers.parquet"):
+        assert (plain / name).read_bytes() == (treated / name).read_bytes()
+    assert not (plain / "true_effects.csv").exists()
+    effects = read_effects(treated)
+    customers = pd.read_parquet(treated / "customers.parquet")
+    assert list(effects["customer_id"]) == list(customers["customer_id"])
+    responders = effects[effects["responds"]]
+    assert 0 < len(responders) < len(effects)  # some never respond
+    assert (effects.loc[~effects["responds"], "days_earlier_call"] == 0).all()
+    assert responders["days_earlier_call"].std() > 1  # heterogeneous
+    assert (effects["days_earlier_reminder"] <= effects["days_earlier_call"]).all()

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from service_helpers import KEYS, Served, headers, settings_for
 
 from features.ledger.ingest import load_ledger
+from models.decisions.playbook import SEGMENTS
 from serving.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -74,6 +75,7 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     assert body["model_version"] == served.versions[0]
     assert body["as_of"] == str(served.as_of.date())
     assert body["reasons"] and {"reason", "direction", "text", "effect"} <= set(body["reasons"][0])
+    assert body["payer_segment"] in SEGMENTS
     found = client.get(f"/v1/invoices/{served.invoice_ids[0]}", headers=h).json()
     assert found["invoice_id"] == served.invoice_ids[0] and 0 <= found["p_late"] <= 1
     for path in ("/v1/accounts/NOBODY", "/v1/invoices/NO-SUCH-INVOICE"):
@@ -104,7 +106,11 @@ def test_worklist_and_model(client: TestClient, served: Served) -> None:
     h = headers("scorer")
     work = client.get("/v1/worklist", params={"limit": 3}, headers=h).json()
     assert [i["rank"] for i in work["items"]] == [1, 2, 3]
-    treatment = work["items"][0]["treatment"]
+    first = work["items"][0]
+    assert first["queue"] == "pre_due"  # the pre-due queue is served first
+    assert first["segment"] in SEGMENTS and first["arm"] in {"treatment", "control", "none"}
+    assert first["expected_value"] is None or first["value_reason"].startswith("EV ")
+    treatment = first["treatment"]
     same = client.get("/v1/worklist", params={"treatment": treatment}, headers=h).json()
     assert {i["treatment"] for i in same["items"]} == {treatment}
     model = client.get("/v1/model", headers=h).json()

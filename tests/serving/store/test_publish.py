@@ -69,3 +69,30 @@ def test_pay_dates_and_the_forecast_are_stored_with_their_batch(
     score_and_store(ledger, earlier, trained.model, "1", store, WorklistConfig())
     assert store.forecast()[0]["as_of"] == as_of.date()
     assert store.forecast(earlier)[1].empty
+
+
+def test_a_broken_promise_puts_its_account_in_the_promise_follow_up_queue(
+    ledger: Ledger, trained: TrainingResult, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+    as_of = ledger.default_as_of()
+    args = (ledger, as_of, trained.model, "1", store, WorklistConfig())
+    before = score_and_store(*args).worklist
+    customer = str(before.loc[before["queue"] != "dispute", "customer_id"].iloc[0])
+    made = (as_of - pd.Timedelta(days=10)).to_pydatetime().replace(tzinfo=UTC)
+    store.record_contact(
+        customer,
+        made,
+        "call",
+        outcome="promise_to_pay",
+        promised_date=(as_of - pd.Timedelta(days=3)).date(),
+        promised_amount=10_000_000.0,  # more than any payment since could cover
+    )
+    assert made < datetime.now(UTC)
+    work = score_and_store(*args).worklist
+    follow_up = work[work["queue"] == "promise_follow_up"]
+    assert customer in set(follow_up["customer_id"]), work[["customer_id", "queue"]].head()
+    assert set(follow_up["customer_id"]) == {customer}  # nobody else promised anything
