@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 from service_helpers import Process, Served, free_port, headers, start_service, stop_service
 
@@ -354,3 +355,33 @@ def test_production_answers_add_hsts() -> None:
 
     assert HSTS in security_headers("/v1/model", production=True)
     assert HSTS not in security_headers("/v1/model", production=False)
+
+
+def test_an_idempotent_contact_post_is_stored_once_on_each_store(
+    on_each_store: tuple[Process, dict[str, str]], served: Served
+) -> None:
+    from serving.store.store import ScoreStore
+
+    service, env = on_each_store
+    customer = served.account_ids[4]
+    contact = {
+        "customer_id": customer,
+        "channel": "phone",
+        "contacted_at": "2025-12-24T23:30:00-05:00",
+        "outcome": "promise_to_pay",
+        "promised_date": "2026-01-05",
+        "promised_amount": 99.5,
+        "idempotency_key": "each-store-1",
+    }
+    with httpx.Client(base_url=service.url, timeout=30, headers=headers("collector")) as http:
+        answers = [http.post("/v1/contacts", json=contact) for _ in range(3)]
+        conflict = http.post("/v1/contacts", json={**contact, "promised_amount": 10.0})
+    assert [a.status_code for a in answers] == [201, 200, 200], [a.text for a in answers]
+    assert len({a.json()["contact_id"] for a in answers}) == 1
+    assert conflict.status_code == 409
+    store = ScoreStore(env["PRECOLLECT_DATABASE_URL"])
+    stored = store.contacts(customer_id=customer)
+    mine = stored[stored["idempotency_key"] == "each-store-1"]
+    assert len(mine) == 1
+    assert mine["contacted_at"].iloc[0] == pd.Timestamp("2025-12-25 04:30", tz="UTC")
+    store.engine.dispose()
