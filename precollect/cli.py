@@ -362,22 +362,14 @@ def print_rolling(rolling: dict) -> None:
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    from models.training.metrics import HEADLINE
+
     table = Table(title="test window: model vs baselines")
-    names = [
-        "roc_auc",
-        "pr_auc",
-        "brier",
-        "ece",
-        "ks",
-        "lift_top_decile",
-        "late_amount_top10",
-        "late_amount_top10_by_amount",
-    ]
     table.add_column("scorer")
-    for name in names:
+    for name in HEADLINE:
         table.add_column(name.replace("_", " "), justify="right")
     for scorer, values in metrics.items():
-        table.add_row(scorer, *(f"{values[n]:.3f}" for n in names))
+        table.add_row(scorer, *(f"{values[n]:.3f}" for n in HEADLINE))
     console.print(table)
 
 

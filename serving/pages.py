@@ -225,12 +225,18 @@ def model(request: Request, service: ServiceDep) -> Response:
         served = service.served()
     except ModelUnavailable as exc:
         return render("missing.html", 503, who=who, customer_id=None, message=str(exc))
+    from models.training.metrics import HEADLINE, by_scorer
+
+    scorers = by_scorer(served.info.get("test_metrics", {}))
+    order = sorted(scorers, key=lambda name: (name != "model", name))  # the model first
     return render(
         "model.html",
         who=who,
         served=served,
         info=served.info,
         registry=service.champion.registry_error or "ok",
+        metric_names=HEADLINE,
+        scorers=[(name, scorers[name]) for name in order],
     )
 
 

@@ -15,6 +15,26 @@ from sklearn.metrics import (
 )
 
 ECE_BINS = 10
+HEADLINE = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+    "ks",
+    "lift_top_decile",
+    "late_amount_top10",
+    "late_amount_top10_by_amount",
+)
+"""The metrics shown for the model and each baseline side by side (CLI, model page)."""
+
+
+def by_scorer(flat: dict[str, float]) -> dict[str, dict[str, float]]:
+    """``{"model.roc_auc": v, ...}`` (as logged) to ``{"model": {"roc_auc": v}, ...}``."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in flat.items():
+        scorer, _, metric = key.partition(".")
+        out.setdefault(scorer, {})[metric] = value
+    return out
 
 
 def _weights(w: np.ndarray | None, n: int) -> np.ndarray:

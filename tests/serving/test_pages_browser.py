@@ -63,7 +63,9 @@ def test_viewer_signs_in_filters_and_reads_an_account(service: Process) -> None:
 
         page.click("text=Model")
         page.wait_for_url("**/pages/model")
-        assert page.locator("#metrics tr").count() > 5
+        scorers = page.locator("#metrics tr.scorer-row td:first-child").all_inner_texts()
+        assert scorers[0] == "model" and {"logistic regression", "amount and age"} <= set(scorers)
+        assert "roc auc" in page.inner_text("#metrics tr:first-child")
         assert page.locator("#plots img").count() >= 3
         page.screenshot(path=str(SCREENSHOTS / "pages-model.png"), full_page=True)
 
