@@ -888,7 +888,8 @@ def uplift(
         observed=book.default_as_of(),
         grace_days=current.grace_days,
     )
-    report = uplift_report(units, draws=draws, seed=seed, arm_recorded="arm" in worklists)
+    recorded = "arm" in worklists and bool(worklists["arm"].notna().any())
+    report = uplift_report(units, draws=draws, seed=seed, arm_recorded=recorded)
     table = Table(title=f"outreach by arm, worklists {first.date()} to {last.date()}")
     for column in (
         "arm",

@@ -62,7 +62,8 @@ def uplift_units(
     """The units of the report (see the module): one row per account.
 
     Args:
-        worklists: stored worklist rows (``as_of, customer_id, invoice_id`` and ``arm`` if any).
+        worklists: stored worklist rows (``as_of, customer_id, invoice_id`` and ``arm`` if any;
+            rows stored before arms were recorded count as treatment).
         invoices: ``invoice_id, due_date, amount``.
         payments: ``invoice_id, payment_date, amount`` (``promises.payments_of``).
         contacts: ``customer_id, contacted_at``.
@@ -72,6 +73,7 @@ def uplift_units(
     rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.normalize()
     if "arm" not in rows:
         rows["arm"] = "treatment"
+    rows["arm"] = rows["arm"].astype(object).where(rows["arm"].notna(), "treatment")
     rows = rows.sort_values(["as_of", "customer_id"]).drop_duplicates("customer_id")
     facts = invoices.drop_duplicates("invoice_id").set_index("invoice_id")
     rows["due_date"] = pd.to_datetime(rows["invoice_id"].map(facts["due_date"])).dt.normalize()

@@ -757,7 +757,7 @@ class ScoreStore:
         return {
             "as_of": run["as_of"],
             "model_version": str(run["model_version"]),
-            "created_at": run["created_at"],
+            "created_at": utc(run["created_at"]),  # SQLite gives it back without its offset
             "report": report,
         }
 
