@@ -16,7 +16,8 @@ and minima skip it.
 
 The sweep needs the contract's date order (due and paid dates not before the issue date,
 payments above 0, finite amounts). A customer whose history breaks it, or a target without an
-as-of day, takes the direct walk :func:`_target_row`, which reads every earlier invoice.
+as-of day, takes the direct walk :func:`_target_row`, which reads every earlier invoice; so
+does a customer's only target (:data:`ALONE_WALKS`).
 
 Both are compiled into a serial and a parallel loop over the customers. A row holds one block
 per history window (fields :class:`W`), then the scalars (fields :class:`S`);
@@ -205,6 +206,10 @@ def _upper_bound(values, lo, hi, day):  # type: ignore[no-untyped-def]
             hi = mid
     return lo
 
+
+ALONE_WALKS = True
+"""A customer's only target takes the direct walk: building the sweep's tables costs about
+two walks (what the API's single invoices need). Tests turn it off to test the sweep."""
 
 SERIAL_BELOW = 1000
 """Fewer targets than this run on one thread: waking the thread pool costs milliseconds."""
@@ -610,12 +615,12 @@ def _sweep(L, T, targets, windows, grace, out):  # type: ignore[no-untyped-def]
         )
 
 
-def _aggregate(L, T, order, groups, windows, grace):  # type: ignore[no-untyped-def]
+def _aggregate(L, T, order, groups, windows, grace, alone_walks):  # type: ignore[no-untyped-def]
     out = np.full((T.day.shape[0], windows.shape[0] * PER_WINDOW + N_SCALARS), np.nan)
     for g in numba.prange(groups.shape[0] - 1):
         targets = order[groups[g] : groups[g + 1]]
         c = T.customer[targets[0]]
-        if c >= 0 and L.regular[c]:
+        if c >= 0 and L.regular[c] and not (alone_walks and targets.shape[0] == 1):
             _sweep(L, T, targets, windows, grace, out)
         else:
             for k in targets:
@@ -650,4 +655,4 @@ def aggregate(
     if len(order) == 0:
         groups = groups[:1]
     run = _aggregate_serial if len(targets.day) < SERIAL_BELOW else _aggregate_parallel
-    return run(ledger, targets, order, groups, windows, grace)
+    return run(ledger, targets, order, groups, windows, grace, ALONE_WALKS)

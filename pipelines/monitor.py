@@ -52,8 +52,9 @@ def read_ledger(ledger: str, mapping: Path | None) -> tuple[Ledger, dict[str, tu
 
 
 @step(retries=2)
-def stored_scores(settings: Settings, as_of: pd.Timestamp, days: int) -> pd.DataFrame:
-    store = ScoreStore.from_settings(settings)
+def stored_scores(as_of: pd.Timestamp, days: int) -> pd.DataFrame:
+    # the store comes from the settings inside the step: its URL is never a task parameter
+    store = ScoreStore.from_settings(Settings())
     store.migrate()
     return store.scored_invoices(as_of - pd.Timedelta(days=days), as_of, SCORE_COLUMNS)
 
@@ -95,8 +96,8 @@ def log_run(home: Path, report: dict[str, Any], name: str, version: str, ledger:
 
 
 @step(retries=2)
-def store_report(settings: Settings, report: dict[str, Any], version: str) -> None:
-    ScoreStore.from_settings(settings).write_monitoring(report, version)
+def store_report(report: dict[str, Any], version: str) -> None:
+    ScoreStore.from_settings(Settings()).write_monitoring(report, version)
 
 
 def retrain_kinds(report: dict[str, Any], wanted: list[str]) -> list[str]:
@@ -116,11 +117,11 @@ def monitor(request: MonitorRequest) -> dict[str, Any]:
     model, version = load_model(settings.home, name, alias)
     registry.check_ledger(model, ledger, by_name=chosen is None)
     pay_model = load_pay_model(settings.home, name, alias)
-    scores = stored_scores(settings, as_of, limits.cohort_days)
+    scores = stored_scores(as_of, limits.cohort_days)
     report = build_report(ledger, as_of, model, scores, pay_model, quarantine, limits)
     report = {"model": {"name": name, "version": version}, **report}
     run_id = log_run(settings.home, report, name, version, ledger)
-    store_report(settings, report, version)
+    store_report(report, version)
     if request.out is not None:
         request.out.parent.mkdir(parents=True, exist_ok=True)
         request.out.write_text(json.dumps(report, indent=2, allow_nan=False))

@@ -1127,7 +1127,8 @@ def print_monitor(summary: dict) -> None:
     if drift["available"]:
         top = drift["features"][:5]
         console.print(
-            f"{drift['rows']:,} invoices scored as of {report['as_of']} against the reference of "
+            f"{drift['rows']:,} invoice-days scored in the {drift['days']} days to {report['as_of']} "
+            f"against the reference of "
             f"{drift['reference_as_of']}: score PSI {drift['score']['psi']:.3f}; largest feature "
             "PSI " + ", ".join(f"{f['feature']} {f['psi']:.3f}" for f in top),
             highlight=False,

@@ -30,6 +30,8 @@ from models.monitoring.reference import INFO_KEY, scored_population
 from models.paydates.hazard import PayDateModel
 
 SCORE_COLUMNS = ("as_of", "invoice_id", "p_late", "open_amount", "risk_band")
+DRIFT_DAYS = 7
+"""Drift compares the invoices scored on each of the last seven days (every weekday)."""
 
 
 def _drift(
@@ -46,6 +48,7 @@ def _drift(
         "reference_as_of": reference["as_of"],
         "reference_rows": reference["rows"],
         "rows": len(current),
+        "days": DRIFT_DAYS,
         "features": features,
         "groups": groups,
         "score": {"psi": column_psi(reference["score"], p), "mean_p": _mean(p)},
@@ -85,8 +88,13 @@ def monitor_at(
     as_of = pd.Timestamp(as_of).normalize()
     known = ledger.known_at(as_of)
     history = History.from_ledger(known, model.grace_days)
-    current = scored_population(known, [as_of], model.grace_days, history)
-    p = model.predict_proba(current) if len(current) else np.zeros(0)
+    # the week to T, as the reference pools every weekday: one day alone is one weekday's mix
+    week = [as_of - pd.Timedelta(days=k) for k in range(DRIFT_DAYS - 1, -1, -1)]
+    pooled = scored_population(known, week, model.grace_days, history)
+    p_pooled = model.predict_proba(pooled) if len(pooled) else np.zeros(0)
+    today = (pooled["as_of"] == as_of).to_numpy() if len(pooled) else np.zeros(0, bool)
+    current = pooled[today]
+    p = p_pooled[today]
     reference = model.info.get(INFO_KEY)
     trained = model.info.get("ledger") or {}
     labels = label_at(known.invoices, as_of, model.grace_days).assign(
@@ -95,7 +103,7 @@ def monitor_at(
     recent = stored_scores(scores, as_of, limits.cohort_days)
     report: dict[str, Any] = {
         "as_of": str(as_of.date()),
-        "drift": _drift(reference, current, p),
+        "drift": _drift(reference, pooled, p_pooled),
         "performance": {
             "today": estimated(p, open_amounts(current)) if len(current) else {},
             "reference": (reference or {}).get("estimated", {}),

@@ -359,7 +359,7 @@ class ScoreStore:
             tables.account_scores: codec.with_reason_lists(
                 accounts, "customer_id", reasons[reasons["level"] == "account"]
             ).assign(effects=codec.effects_json(accounts)),
-            tables.reasons: reasons.assign(value=reasons["value"].map(codec.text_or_none)),
+            tables.reasons: reasons.assign(value=codec.texts_or_none(reasons["value"])),
         }
         if pay_dates is not None:
             frames[tables.pay_dates] = pay_dates

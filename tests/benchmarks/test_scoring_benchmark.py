@@ -1,4 +1,5 @@
-"""Figures for a scoring run: features, score + explain, reasons, store write (SQLite).
+"""Figures for a scoring run: features, score + explain, reasons, store write (SQLite, and
+PostgreSQL when the server on 127.0.0.1 answers).
 
 Run with ``pytest -s -m benchmark tests/benchmarks/test_scoring_benchmark.py``. The model is
 trained on a small synthetic ledger; a second one, issued over the last 90 days so that most of
@@ -28,6 +29,33 @@ from serving.store import tables
 from serving.store.store import ScoreStore
 
 END = date(2025, 12, 31)
+PG_URL = os.environ.get(
+    "PRECOLLECT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_write_seconds(batch: scoring.ScoredBatch) -> float | None:
+    """Seconds to write ``batch`` into a fresh schema of the PostgreSQL server; None without one."""
+    import uuid
+
+    admin = sa.create_engine(PG_URL)
+    schema = f"bench{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError:
+        return None
+    try:
+        store = ScoreStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        store.migrate()
+        started = time.perf_counter()
+        store.write_scored(batch)
+        return time.perf_counter() - started
+    finally:
+        store.engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def _open_invoices(features: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -85,6 +113,7 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     started = time.perf_counter()
     store.write_scored(batch)
     stages["store write"] = time.perf_counter() - started
+    postgres = _postgres_write_seconds(batch)
 
     total = sum(stages.values())
     print(
@@ -94,6 +123,10 @@ def test_scoring_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     )
     for name, seconds in stages.items():
         print(f"  {name:<20} {seconds:7.1f} s")
+    print(f"  store write: SQLite {n / stages['store write']:,.0f} invoice rows/s", end="")
+    if postgres is not None:
+        print(f"; PostgreSQL {postgres:.1f} s = {n / postgres:,.0f} invoice rows/s", end="")
+    print(" (target >= 100,000)")
     assert len(batch.invoices) == n
     assert batch.invoices["p_late"].between(0, 1).all()
     with store.engine.connect() as connection:  # count, not read back, 6 million rows

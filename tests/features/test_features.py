@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_strategies import big_ledgers, ledgers, targets
 
+from features import kernel
 from features.build import History, scoring_set, training_set
 from features.catalogue import FEATURES, feature_names
 from features.ledger.ledger import Ledger, resolve_paid_dates
@@ -53,6 +56,18 @@ def test_fast_features_equal_the_reference(data: st.DataObject, ledger: Ledger, 
     fast = History.from_ledger(ledger, grace).features(chosen)
     slow = reference_features(ledger, chosen, grace)
     assert_same_features(fast, slow)
+    with _sweep_always():
+        assert_same_features(History.from_ledger(ledger, grace).features(chosen), slow)
+
+
+@contextlib.contextmanager
+def _sweep_always() -> Iterator[None]:
+    """A customer's only target also takes the sweep (it takes the direct walk by default)."""
+    kernel.ALONE_WALKS = False
+    try:
+        yield
+    finally:
+        kernel.ALONE_WALKS = True
 
 
 def _direct_walk(history: History) -> History:

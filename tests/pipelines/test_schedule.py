@@ -83,7 +83,7 @@ def test_bad_schedule_settings_are_refused_in_one_line() -> None:
 
 
 @pytest.mark.slow
-def test_served_score_deployment_runs_on_a_real_prefect_server(
+def test_served_score_and_monitor_deployments_run_on_a_real_prefect_server(
     small_synthetic: Path, tmp_path: Path
 ) -> None:
     from prefect.client.schemas.objects import StateType
@@ -122,9 +122,25 @@ def test_served_score_deployment_runs_on_a_real_prefect_server(
             assert run.state.type == StateType.COMPLETED, (
                 f"{run.state}: {serve_log.read_text(errors='replace')[-3000:]}"
             )
+            with temporary_settings({PREFECT_API_URL: api}):
+                checked = run_deployment(
+                    f"monitor/{MONITOR_DEPLOYMENT}", timeout=900, poll_interval=2, as_subflow=False
+                )
+            assert checked.state is not None
+            assert checked.state.type == StateType.COMPLETED, (
+                f"{checked.state}: {serve_log.read_text(errors='replace')[-3000:]}"
+            )
     batch = ScoreStore(store_url).latest_batch()
     assert batch is not None, "the scheduled run stored no batch"
     assert str(batch["as_of"])[:10] == str(served.as_of.date())
+    report = ScoreStore(store_url).monitoring_report()
+    assert report is not None, "the scheduled monitor stored no report"
+    assert report["report"]["performance"]["cohorts"][-1]["as_of"] == str(served.as_of.date())
+    runs = served.registry().search_runs(
+        [served.registry().get_experiment_by_name("precollect").experiment_id],
+        filter_string="tags.kind = 'monitor'",
+    )
+    assert len(runs) == 1
 
 
 def _deployed(name: str) -> bool:

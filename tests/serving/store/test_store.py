@@ -350,3 +350,20 @@ def test_the_same_key_posted_at_once_from_many_threads_is_one_row(store_url: str
     assert len({contact_id for contact_id, _ in answers}) == 1
     assert sum(created for _, created in answers) == 1
     assert len(store.contacts()) == 1
+
+
+@pytest.mark.parametrize("marker_in_batch", [False, True])
+def test_texts_come_back_exactly_as_written(store_url: str, marker_in_batch: bool) -> None:
+    """Texts that a bulk format could mangle come back as written: empty, quotes, commas,
+    tabs, newlines, backslashes, and COPY's NULL marker."""
+    store = ScoreStore(store_url)
+    store.migrate()
+    batch = fake_batch(8, seed=5)
+    awkward = ["", 'says "no", twice', "a\tb", "line\nbreak\r\n", "back\\slash", "ça", "x"]
+    awkward.append("\\N" if marker_in_batch else "plain")
+    invoices = batch["invoices"].assign(top_reason=awkward, segment=[None, *awkward[1:]])
+    store.write_batch(as_of=AS_OF, model_version="1", p_base=0.3, **{**batch, "invoices": invoices})
+    stored = store.batch_frames(AS_OF, "1")["invoice_scores"].set_index("invoice_id")
+    stored = stored.loc[invoices["invoice_id"]]
+    assert stored["top_reason"].tolist() == awkward
+    assert pd.isna(stored["segment"].iloc[0]) and stored["segment"].iloc[1:].tolist() == awkward[1:]
