@@ -865,7 +865,7 @@ def uplift(
     between the worklist day and the due date from the stored contacts. Worklists without an arm
     column count every account as treatment, and the report says so."""
     from models.decisions.promises import payments_of
-    from models.decisions.uplift import uplift_report, uplift_units
+    from models.decisions.uplift import arms_recorded, uplift_report, uplift_units
     from serving.store.store import ScoreStore
 
     first, last = pd_timestamp(parse_day(start)), pd_timestamp(parse_day(end))
@@ -888,8 +888,7 @@ def uplift(
         observed=book.default_as_of(),
         grace_days=current.grace_days,
     )
-    recorded = "arm" in worklists and bool(worklists["arm"].notna().any())
-    report = uplift_report(units, draws=draws, seed=seed, arm_recorded=recorded)
+    report = uplift_report(units, draws=draws, seed=seed, arm_recorded=arms_recorded(worklists))
     table = Table(title=f"outreach by arm, worklists {first.date()} to {last.date()}")
     for column in (
         "arm",

@@ -51,6 +51,15 @@ def _paid_dates(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.Series:
     return covered.groupby("invoice_id")["payment_date"].min()
 
 
+ARMS = ("treatment", "control")
+
+
+def arms_recorded(worklists: pd.DataFrame) -> bool:
+    """Whether the worklists name experiment arms (rows stored before arms existed read
+    ``none``, or nothing)."""
+    return "arm" in worklists and bool(worklists["arm"].isin(ARMS).any())
+
+
 def uplift_units(
     worklists: pd.DataFrame,
     invoices: pd.DataFrame,
@@ -63,7 +72,7 @@ def uplift_units(
 
     Args:
         worklists: stored worklist rows (``as_of, customer_id, invoice_id`` and ``arm`` if any;
-            rows stored before arms were recorded count as treatment).
+            when none names an arm, every account counts as treatment).
         invoices: ``invoice_id, due_date, amount``.
         payments: ``invoice_id, payment_date, amount`` (``promises.payments_of``).
         contacts: ``customer_id, contacted_at``.
@@ -71,9 +80,10 @@ def uplift_units(
     """
     rows = worklists[worklists["invoice_id"].notna()].copy()
     rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.normalize()
-    if "arm" not in rows:
+    if arms_recorded(rows):
+        rows = rows[rows["arm"].isin(ARMS)]  # "none": outside the experiment
+    else:
         rows["arm"] = "treatment"
-    rows["arm"] = rows["arm"].astype(object).where(rows["arm"].notna(), "treatment")
     rows = rows.sort_values(["as_of", "customer_id"]).drop_duplicates("customer_id")
     facts = invoices.drop_duplicates("invoice_id").set_index("invoice_id")
     rows["due_date"] = pd.to_datetime(rows["invoice_id"].map(facts["due_date"])).dt.normalize()

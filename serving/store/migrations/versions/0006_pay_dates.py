@@ -1,6 +1,6 @@
 """Pay dates per scored invoice and the weekly cash-in forecast, both part of a batch.
 
-Revision ID: 0007
+Revision ID: 0006
 
 The tables as they were at this revision, frozen here.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
