@@ -39,6 +39,10 @@ LedgerOpt = Annotated[
 MappingOpt = Annotated[
     Path | None, typer.Option("--mapping", help="TOML mapping of your export to the ledger")
 ]
+ModelAliasOpt = Annotated[
+    str | None,
+    typer.Option(help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"),
+]
 CapacityOpt = Annotated[
     int | None,
     typer.Option(
@@ -450,12 +454,7 @@ def score(
         typer.Option(help="score the invoices open then [default: the ledger's extraction date]"),
     ] = None,
     mapping: MappingOpt = None,
-    model_alias: Annotated[
-        str | None,
-        typer.Option(
-            help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"
-        ),
-    ] = None,
+    model_alias: ModelAliasOpt = None,
     model_name: Annotated[
         str | None,
         typer.Option(
@@ -1172,12 +1171,7 @@ def monitor(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="write the report as JSON here")] = None,
     mapping: MappingOpt = None,
-    model_alias: Annotated[
-        str | None,
-        typer.Option(
-            help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"
-        ),
-    ] = None,
+    model_alias: ModelAliasOpt = None,
     model_name: Annotated[
         str | None,
         typer.Option(
