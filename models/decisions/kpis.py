@@ -79,8 +79,7 @@ class _SalesCurve:
 
 def sales(ledger: Ledger, after: pd.Timestamp, until: pd.Timestamp) -> float:
     """Amount invoiced in ``(after, until]``."""
-    issue = ledger.invoices["issue_date"]
-    return float(ledger.invoices["amount"][(issue > after) & (issue <= until)].sum())
+    return _SalesCurve(ledger).between(pd.Timestamp(after), pd.Timestamp(until))
 
 
 def dso(

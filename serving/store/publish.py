@@ -51,8 +51,6 @@ def score_and_store(
         )
     store.migrate()
     store.write_scored(batch)
-    contacts = store.contacts()
-    payments = payments_of(ledger.invoices, ledger.payments)
     work = rebuild_worklist(
         store,
         batch.invoices,
@@ -61,7 +59,7 @@ def score_and_store(
         model_version,
         config,
         pay_dates=batch.pay_dates,
-        broken_promises=broken_promises(contacts, payments, batch.as_of),
+        payments=payments_of(ledger.invoices, ledger.payments),
     )
     if out is not None:
         write_frame(scores_file(batch), out)
@@ -76,21 +74,23 @@ def rebuild_worklist(
     model_version: str,
     config: WorklistConfig,
     pay_dates: pd.DataFrame | None = None,
-    broken_promises: pd.DataFrame | None = None,
+    payments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Today's worklist from a batch's scores and the stored contacts and flags; stored. The
     pre-due EV uses ``pay_dates`` when given (the pay-date model's predictions, stored with the
-    batch; without them it falls back on payment history); accounts with ``broken_promises``
-    (judged on the ledger's payments) go to the ``promise_follow_up`` queue."""
+    batch; without them it falls back on payment history). Given the ledger's ``payments``
+    (``promises.payments_of``), accounts with a broken promise go to ``promise_follow_up``."""
+    contacts = store.contacts()
+    broken = None if payments is None else broken_promises(contacts, payments, as_of)
     work = build_worklist(
         invoices,
         accounts,
         config,
-        contacts=store.contacts(),
+        contacts=contacts,
         flags=store.flags(),
         as_of=as_of,
         pay_dates=pay_dates,
-        broken_promises=broken_promises,
+        broken_promises=broken,
     )
     store.write_worklist(as_of, model_version, work)
     return work

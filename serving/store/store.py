@@ -426,15 +426,6 @@ class ScoreStore:
             frame = pd.read_sql(query, connection)
         return frame.set_index("invoice_id")[column]
 
-    def pay_dates(self, as_of: object, model_version: str) -> pd.DataFrame:
-        """The pay dates of one batch's invoices (none when no pay-date model scored it)."""
-        table = tables.pay_dates
-        query = sa.select(table).where(
-            table.c.as_of == pd.Timestamp(as_of).date(), table.c.model_version == model_version
-        )
-        with self.engine.connect() as connection:
-            return pd.read_sql(query, connection)
-
     def pay_date(self, invoice_id: str, as_of: object, model_version: str) -> dict[str, Any] | None:
         """One invoice's pay dates in one batch."""
         table = tables.pay_dates
@@ -451,6 +442,7 @@ class ScoreStore:
         """The weekly cash-in forecast of the latest batch that has one (on ``as_of`` if
         given), with that batch; an empty frame when none was stored."""
         table, batches = tables.forecast_weeks, tables.batches
+        week_columns = [c for c in table.columns if c.name not in tables.BATCH_KEY]
         query = sa.select(batches).where(
             sa.exists().where(
                 (table.c.as_of == batches.c.as_of)
@@ -463,9 +455,8 @@ class ScoreStore:
         with self.engine.connect() as connection:
             batch = connection.execute(query).mappings().first()
             if batch is None:
-                return {}, pd.DataFrame(columns=["week_start", "expected", "p10", "p50", "p90"])
-            weeks = sa.select(table.c.week_start, table.c.expected, table.c.p10, table.c.p50)
-            weeks = weeks.add_columns(table.c.p90).where(
+                return {}, pd.DataFrame(columns=[c.name for c in week_columns])
+            weeks = sa.select(*week_columns).where(
                 table.c.as_of == batch["as_of"], table.c.model_version == batch["model_version"]
             )
             frame = pd.read_sql(weeks.order_by(table.c.week_start), connection)

@@ -58,7 +58,7 @@ def test_pay_dates_and_the_forecast_are_stored_with_their_batch(
     assert weeks["expected"].sum() == pytest.approx(published.batch.forecast["expected"].sum())
     assert weeks["expected"].sum() <= published.batch.invoices["open_amount"].sum()
     ids = published.batch.invoices["invoice_id"].tolist()
-    dates = store.pay_dates(as_of, "1")
+    dates = store.batch_frames(as_of, "1")["pay_dates"]
     assert sorted(dates["invoice_id"]) == sorted(ids)  # once each, after two writes
     assert set(dates["pay_model_version"]) == {"7"}
     assert (pd.to_datetime(dates["pay_date_p10"]).dropna() > as_of).all()
