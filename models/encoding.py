@@ -44,10 +44,22 @@ class FeatureEncoder:
         return [f for f in self.features if f in extra or describe(f).kind == "categorical"]
 
     def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
+        return self.fit_counts(
+            {name: frame[name].astype("string").value_counts() for name in self.categorical}
+        )
+
+    def fit_counts(self, counts: Mapping[str, pd.Series]) -> FeatureEncoder:
+        """Learn the categories from each categorical column's value counts (however they were
+        counted: in memory or partition by partition): the ``max_categories`` most frequent,
+        ties by value."""
         self.categories_ = {}
         for name in self.categorical:
-            counts = frame[name].astype("string").value_counts()
-            self.categories_[name] = sorted(counts.index[: self.max_categories].tolist())
+            seen = counts[name]
+            ranked = sorted(
+                zip(seen.index.astype(str), seen.to_numpy(), strict=True),
+                key=lambda vc: (-vc[1], vc[0]),
+            )
+            self.categories_[name] = sorted(value for value, _ in ranked[: self.max_categories])
         self.codes_ = _code_lookups(self.categories_)
         return self
 

@@ -278,6 +278,7 @@ def fair_comparison(
         params,
         champion.grace_days,
         tuple(result.model.encoder.extra_categorical),
+        result.engine,
     )
     where = f" (both recipes on the test window from {result.split.test_from.date()})"
     return result.metrics[MODEL_KEY], recipe.metrics[MODEL_KEY], where

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from models.training.fit import LOCAL, Engine, Rows
+
 TEST_SHARE = 0.2
 
 
@@ -17,7 +19,9 @@ class TrainingDataError(ValueError):
     """The ledger cannot train a model at this as-of date: no labels, or one class only."""
 
 
-def check_labels(frame: pd.DataFrame, as_of: pd.Timestamp, first_issue: pd.Timestamp) -> None:
+def check_labels(
+    frame: Rows, as_of: pd.Timestamp, first_issue: pd.Timestamp, engine: Engine | None = None
+) -> None:
     """Refuse a training frame that no split could learn from, saying why in the ledger's terms.
 
     Args:
@@ -34,20 +38,22 @@ def check_labels(frame: pd.DataFrame, as_of: pd.Timestamp, first_issue: pd.Times
             f"as of {day} no invoice had been issued yet (the first is of {first_issue.date()}); "
             "choose a later --as-of"
         )
-    if frame.empty:
+    engine = engine or LOCAL
+    rows = engine.count(frame)
+    if rows == 0:
         raise TrainingDataError(
             f"no invoice has a final label as of {day}: none was due (plus the grace days) "
             "before it; choose a later --as-of"
         )
-    late = int(frame["late"].astype(bool).sum())
+    late = int(engine.column(frame, "late").astype(bool).sum())
     if late == 0:
         raise TrainingDataError(
-            f"no invoice was ever paid late: 0 of the {len(frame):,} invoice rows with a final "
+            f"no invoice was ever paid late: 0 of the {rows:,} invoice rows with a final "
             f"label as of {day}; a late-payment model needs late invoices to learn from"
         )
-    if late == len(frame):
+    if late == rows:
         raise TrainingDataError(
-            f"every one of the {len(frame):,} invoice rows with a final label as of {day} was "
+            f"every one of the {rows:,} invoice rows with a final label as of {day} was "
             "paid late; a late-payment model needs invoices paid on time to learn from"
         )
 
@@ -70,10 +76,11 @@ def fully_matured(frame: pd.DataFrame, as_of: pd.Timestamp, grace_days: int = 0)
 
 
 def make_split(
-    frame: pd.DataFrame,
+    frame: Rows,
     as_of: pd.Timestamp,
     test_from: pd.Timestamp | None = None,
     valid_from: pd.Timestamp | None = None,
+    engine: Engine | None = None,
 ) -> TimeSplit:
     """Default test window: the last 20 % of the issue-date range; validation: as long, before it.
 
@@ -81,7 +88,7 @@ def make_split(
         TrainingDataError: the frame has no rows or one class only (see :func:`check_labels`).
         ValueError: the windows are out of order or a window is empty.
     """
-    first, last = frame["issue_date"].min(), frame["issue_date"].max()
+    first, last = (engine or LOCAL).issue_range(frame)
     if test_from is None:
         test_from = (first + (last - first) * (1 - TEST_SHARE)).normalize()
     if valid_from is None:
@@ -96,16 +103,19 @@ def make_split(
 
 
 def split_frame(
-    frame: pd.DataFrame, split: TimeSplit
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(train, validation, test) rows by issue date."""
+    frame: Rows, split: TimeSplit, engine: Engine | None = None
+) -> tuple[Rows, pd.DataFrame, pd.DataFrame]:
+    """(train, validation, test) rows by issue date; the validation and test windows in memory
+    (on Dask the train window stays on the cluster)."""
+    engine = engine or LOCAL
     issue = frame["issue_date"]
     parts = (
         frame[issue < split.valid_from],
-        frame[(issue >= split.valid_from) & (issue < split.test_from)],
-        frame[(issue >= split.test_from) & (issue <= split.as_of)],
+        engine.in_memory(frame[(issue >= split.valid_from) & (issue < split.test_from)]),
+        engine.in_memory(frame[(issue >= split.test_from) & (issue <= split.as_of)]),
     )
     for name, part in zip(("train", "validation", "test"), parts, strict=True):
-        if part.empty or part["late"].nunique() < 2:
+        late = engine.column(part, "late").astype(bool)
+        if late.size == 0 or late.all() or not late.any():
             raise ValueError(f"the {name} window has no rows or only one class; move the dates")
     return parts

@@ -12,6 +12,7 @@ The Prefect flow only wires these steps together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,17 @@ from features.catalogue import feature_names
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.training.baselines import fit_baselines
-from models.training.fit import Rounds, TrainParams, fit_model, refit_model, weights, window
+from models.training.fit import (
+    LOCAL,
+    Engine,
+    Rounds,
+    Rows,
+    TrainParams,
+    fit_model,
+    refit_model,
+    weights,
+    window,
+)
 from models.training.metrics import evaluate
 from models.training.split import (
     TimeSplit,
@@ -33,6 +44,9 @@ from models.training.split import (
 )
 
 MODEL_KEY = "model"
+BASELINE_ROWS = 500_000
+"""Train-window rows the logistic baseline is fit on when they live on a cluster (a uniform
+sample); in memory it sees them all."""
 
 
 @dataclass
@@ -56,8 +70,10 @@ class TrainingResult:
     evaluation: Evaluation
     folds: list[Evaluation] = field(default_factory=list)
     """Oldest first; the last is ``evaluation``."""
-    frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    """Every row matured at the as-of date: what the registered model was fit on."""
+    frame: Rows = field(default_factory=pd.DataFrame, repr=False)
+    """Every row matured at the as-of date: what the registered model was fit on (a Dask frame
+    when ``engine`` is the Dask engine)."""
+    engine: Engine = field(default=LOCAL, repr=False)
 
     @property
     def split(self) -> TimeSplit:
@@ -116,21 +132,24 @@ def evaluate_all(test: pd.DataFrame, scorers: dict[str, np.ndarray]) -> dict[str
     return {name: evaluate(y, p, amount, w) for name, p in scorers.items()}
 
 
-def text_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[str, ...]:
+def text_columns(frame: Rows, columns: tuple[str, ...]) -> tuple[str, ...]:
     """The ledger's extra feature columns that hold text: the models take them as categories."""
-    return tuple(c for c in columns if c in frame and not pd.api.types.is_numeric_dtype(frame[c]))
+    dtypes = frame.dtypes
+    return tuple(c for c in columns if c in dtypes and not pd.api.types.is_numeric_dtype(dtypes[c]))
 
 
 def evaluate_recipe(
-    frame: pd.DataFrame,
+    frame: Rows,
     split: TimeSplit,
     features: list[str],
     params: TrainParams = TrainParams(),
     grace_days: int = 0,
     extra_categorical: tuple[str, ...] = (),
+    engine: Engine | None = None,
 ) -> Evaluation:
     """Fit the model and the baselines before the test window; evaluate all on it."""
-    train, valid, test = split_frame(frame, split)
+    engine = engine or LOCAL
+    train, valid, test = split_frame(frame, split, engine)
     model, rounds = fit_model(
         train,
         valid,
@@ -138,11 +157,14 @@ def evaluate_recipe(
         params,
         grace_days=grace_days,
         extra_categorical=extra_categorical,
+        engine=engine,
     )
-    baselines = fit_baselines(train, valid, features, model.encoder.categorical)
+    baselines = fit_baselines(
+        engine.sample(train, BASELINE_ROWS), valid, features, model.encoder.categorical
+    )
     scores = {MODEL_KEY: model.predict_proba(test)}
     scores.update({name: predict(test) for name, predict in baselines.items()})
-    counts = {"train": len(train), "validation": len(valid), "test": len(test)}
+    counts = {"train": engine.count(train), "validation": len(valid), "test": len(test)}
     return Evaluation(split, model, rounds, evaluate_all(test, scores), test, scores, counts)
 
 
@@ -169,12 +191,12 @@ def train_on_ledger(
     grace_days: int = 0,
     folds: int = 1,
 ) -> TrainingResult:
-    """The whole training step on a validated ledger: evaluate, roll the origin, refit.
+    """The whole training step on a validated ledger, in memory: evaluate, roll the origin,
+    refit (:func:`train_on_frames`).
 
     Raises:
         ValueError: the windows are out of order, empty or hold one class only.
     """
-    as_of = pd.Timestamp(as_of or ledger.default_as_of()).normalize()
     history = History.from_ledger(ledger, grace_days)
 
     def frame_at(day: pd.Timestamp) -> pd.DataFrame:
@@ -182,26 +204,49 @@ def train_on_ledger(
             ledger, day, grace_days, snapshots=params.snapshots, history=history
         )
 
+    return train_on_frames(
+        ledger, frame_at, LOCAL, as_of, test_from, valid_from, params, grace_days, folds
+    )
+
+
+def train_on_frames(
+    ledger: Ledger,
+    frame_at: Callable[[pd.Timestamp], Rows],
+    engine: Engine,
+    as_of: pd.Timestamp | None = None,
+    test_from: pd.Timestamp | None = None,
+    valid_from: pd.Timestamp | None = None,
+    params: TrainParams = TrainParams(),
+    grace_days: int = 0,
+    folds: int = 1,
+) -> TrainingResult:
+    """Evaluate, roll the origin, refit, on the matured training rows ``frame_at(day)`` gives
+    (in memory, or on a cluster: ``engine``).
+
+    Raises:
+        ValueError: the windows are out of order, empty or hold one class only.
+    """
+    as_of = pd.Timestamp(as_of or ledger.default_as_of()).normalize()
     frame = frame_at(as_of)
-    check_labels(frame, as_of, ledger.invoices["issue_date"].min())
+    check_labels(frame, as_of, ledger.invoices["issue_date"].min(), engine)
     features = feature_names(ledger.feature_columns, ledger.present())
     categorical = text_columns(frame, ledger.feature_columns)
-    split = make_split(frame, as_of, test_from, valid_from)
+    split = make_split(frame, as_of, test_from, valid_from, engine)
+
+    def evaluate_at(rows: Rows, fold: TimeSplit) -> Evaluation:
+        return evaluate_recipe(rows, fold, features, params, grace_days, categorical, engine)
+
     evaluations: list[Evaluation] = []
     for fold in rolling_splits(split, folds):
         if fold == split:
-            evaluations.append(
-                evaluate_recipe(frame, split, features, params, grace_days, categorical)
-            )
+            evaluations.append(evaluate_at(frame, split))
             continue
         try:
             earlier = frame_at(fold.as_of)
-            train, _, test = split_frame(earlier, fold)
-            if weights(train).sum() < weights(test).sum():
+            train, _, test = split_frame(earlier, fold, engine)
+            if engine.weights(train).sum() < weights(test).sum():
                 continue  # a fold that learns from less than it is tested on says little
-            evaluations.append(
-                evaluate_recipe(earlier, fold, features, params, grace_days, categorical)
-            )
+            evaluations.append(evaluate_at(earlier, fold))
         except ValueError:  # too little history that far back: fewer folds
             continue
     evaluation = evaluations[-1]
@@ -212,6 +257,7 @@ def train_on_ledger(
         evaluation.rounds,
         grace_days=grace_days,
         extra_categorical=categorical,
+        engine=engine,
     )
     model.info.update(
         {
@@ -225,4 +271,4 @@ def train_on_ledger(
             "recipe": {"snapshots": list(params.snapshots), "folds": len(evaluations)},
         }
     )
-    return TrainingResult(model, evaluation, evaluations, frame)
+    return TrainingResult(model, evaluation, evaluations, frame, engine)

@@ -52,19 +52,41 @@ def test_the_refit_saw_every_matured_row_and_the_evaluation_model_none_after_val
     assert result.model.info["rounds"] > result.evaluation.model.info["rounds"]  # more rows
 
 
-def test_calibration_never_sees_the_boosters_training_rows(ledger: Ledger) -> None:
+def test_calibration_never_sees_the_boosters_training_rows(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = prepare_training_frame(ledger, ledger.last_date()).reset_index(drop=True)
     encoder = FeatureEncoder([f for f in BY_NAME if f in rows]).fit(rows)
+    seen: list[pd.DataFrame] = []
+    real = fit.boost
+
+    def recorded(rows: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        seen.append(rows)
+        return real(rows, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fit, "boost", recorded)
     oof = cross_fit(rows, encoder, TrainParams(), trees=40, blocks=4)
     blocks = time_blocks(rows, 4)
-    assert len(oof.trained_on) == 3 and len(oof.held) == sum(len(b) for b in blocks[1:])
-    start = 0
-    for k, trained in enumerate(oof.trained_on, start=1):
-        held = oof.held[start : start + len(blocks[k])]
-        start += len(blocks[k])
-        assert not set(held) & set(trained)  # scored by a booster that never saw them
-        assert rows.loc[trained, "issue_date"].max() <= rows.loc[held, "issue_date"].min()
-    assert set(oof.held).isdisjoint(blocks[0])  # the first block only trains
+    assert len(seen) == 3 and len(oof.raw) == sum(len(b) for b in blocks[1:])
+    assert oof.late.tolist() == rows.iloc[np.concatenate(blocks[1:])]["late"].astype(int).tolist()
+    for k, trained in enumerate(seen, start=1):
+        held = rows.iloc[blocks[k]]
+        assert oof.held[k - 1] == (held["issue_date"].min(), held["issue_date"].max())
+        assert not _keys(held) & _keys(trained)  # scored by a booster that never saw them
+        assert trained["issue_date"].max() == oof.trained_through[k - 1]
+        assert trained["issue_date"].max() < held["issue_date"].min()  # no issue day split
+    assert not _keys(rows.iloc[blocks[0]]) & _keys(rows.iloc[np.concatenate(blocks[1:])])
+
+
+def test_time_blocks_weigh_about_the_same_and_cover_every_row(ledger: Ledger) -> None:
+    rows = prepare_training_frame(
+        ledger, ledger.last_date(), snapshots=TrainParams().snapshots
+    ).reset_index(drop=True)
+    blocks = time_blocks(rows, 4)
+    assert sorted(np.concatenate(blocks).tolist()) == list(range(len(rows)))
+    mass = [fit.weights(rows.iloc[b]).sum() for b in blocks]
+    day_most = fit.LOCAL.day_weights(rows).max()
+    assert max(mass) - min(mass) <= 2 * day_most + 1e-9
 
 
 def test_text_columns_are_categories_and_absent_optional_columns_leave_the_model(
