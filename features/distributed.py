@@ -1,8 +1,10 @@
 """The same feature code on Dask, for ledgers that outgrow one machine.
 
 Invoices (and their payments) are partitioned by a hash of the customer, so that each customer's
-whole history lands in one partition; each partition then runs the in-memory feature code
-unchanged (:func:`features.build.training_set` or :func:`features.build.scoring_set`).
+whole history lands in one partition (:func:`customer_partitions`); each partition's ledger
+(:func:`partition_ledger`) then runs the in-memory feature code unchanged
+(:func:`features.build.training_set` or :func:`features.build.scoring_set`). Scoring on Dask
+(``models.decisions.distributed``) partitions the same way.
 """
 
 from __future__ import annotations
@@ -26,8 +28,47 @@ def customer_bucket(customer_ids: pd.Series, n_buckets: int) -> pd.Series:
 
 
 def partition_by_bucket(frame: dd.DataFrame, n_buckets: int) -> dd.DataFrame:
+    """``frame`` (with a ``bucket`` column) indexed by bucket: partition ``i`` holds bucket ``i``."""
     divisions = tuple(range(n_buckets + 1))
     return frame.set_index("bucket", divisions=divisions, sorted=False)
+
+
+def customer_partitions(
+    invoices: dd.DataFrame, payments: dd.DataFrame | None, n_buckets: int
+) -> tuple[dd.DataFrame, dd.DataFrame | None]:
+    """Invoices and their payments partitioned alike by customer bucket: partition ``i`` of
+    each holds every row of the customers of bucket ``i``, and only theirs.
+
+    Returns:
+        (invoices, payments), both indexed by ``bucket`` with ``n_buckets`` partitions;
+        payments ``None`` when none were given.
+    """
+    inv = invoices.assign(
+        bucket=invoices["customer_id"].map_partitions(
+            customer_bucket, n_buckets, meta=("bucket", "int64")
+        )
+    )
+    inv = partition_by_bucket(inv, n_buckets)
+    if payments is None:
+        return inv, None
+    owners = inv.reset_index()[["invoice_id", "bucket"]]
+    pay = partition_by_bucket(payments.merge(owners, on="invoice_id", how="inner"), n_buckets)
+    return inv, pay
+
+
+def partition_ledger(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    feature_columns: tuple[str, ...],
+) -> Ledger:
+    """The ledger of one customer partition (its bucket index dropped), for the in-memory code."""
+    return Ledger(
+        invoices=invoices.reset_index(drop=True),
+        customers=customers,
+        payments=None if payments is None else payments.reset_index(drop=True),
+        feature_columns=feature_columns,
+    )
 
 
 def _features_of_partition(
@@ -39,12 +80,7 @@ def _features_of_partition(
     grace_days: int,
     feature_columns: tuple[str, ...],
 ) -> pd.DataFrame:
-    ledger = Ledger(
-        invoices=invoices.reset_index(drop=True),
-        customers=customers,
-        payments=None if payments is None else payments.reset_index(drop=True),
-        feature_columns=feature_columns,
-    )
+    ledger = partition_ledger(invoices, payments, customers, feature_columns)
     build = training_set if mode == "training" else scoring_set
     return build(ledger, as_of, grace_days=grace_days)
 
@@ -67,16 +103,7 @@ def features_on_dask(
         differs: sort by ``invoice_id`` to compare).
     """
     as_of = pd.Timestamp(as_of).normalize()
-    inv = invoices.assign(
-        bucket=invoices["customer_id"].map_partitions(
-            customer_bucket, n_buckets, meta=("bucket", "int64")
-        )
-    )
-    inv = partition_by_bucket(inv, n_buckets)
-    pay = None
-    if payments is not None:
-        owners = inv.reset_index()[["invoice_id", "bucket"]]
-        pay = partition_by_bucket(payments.merge(owners, on="invoice_id", how="inner"), n_buckets)
+    inv, pay = customer_partitions(invoices, payments, n_buckets)
     meta = _features_of_partition(
         invoices._meta.reset_index(drop=True),
         None if payments is None else payments._meta,

@@ -25,7 +25,7 @@ from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.model import LatePaymentModel
-from models.paydates.forecast import cash_forecast
+from models.paydates.forecast import ForecastParts, forecast_parts, summarise_forecast
 from models.paydates.hazard import PayDateModel
 from models.paydates.predict import pay_dates
 
@@ -202,16 +202,35 @@ def score_ledger(
     pay_model: PayDateModel | None = None,
 ) -> ScoredBatch:
     """Build features for the invoices open at ``as_of`` with the same code as training; score
-    (and, given ``pay_model``, predict pay dates from the same features)."""
+    (and, given ``pay_model``, predict pay dates and the cash forecast from the same features)."""
+    batch, parts = score_ledger_parts(ledger, as_of, model, model_version, history, pay_model)
+    if parts is None:
+        return batch
+    return replace(batch, forecast=summarise_forecast(parts, as_of).weekly)
+
+
+def score_ledger_parts(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    model: LatePaymentModel,
+    model_version: str,
+    history: History | None = None,
+    pay_model: PayDateModel | None = None,
+    seed: int = 0,
+) -> tuple[ScoredBatch, ForecastParts | None]:
+    """:func:`score_ledger` up to its forecast: the batch without it, and the forecast's
+    additive parts (``None`` without ``pay_model``), so that the ledgers of disjoint sets of
+    customers can be scored apart and their forecasts added up (``seed``: the simulation's)."""
     features = scoring_set(ledger, as_of, grace_days=model.grace_days, history=history)
     batch = score_batch(features, model, model_version)
     if pay_model is None:
-        return batch
+        return batch, None
     rows = features.reset_index(drop=True)
     cdf = pay_model.cdf(rows)
     dates = pay_dates(pay_model, rows, cdf)
     dates.insert(0, "invoice_id", rows["invoice_id"].to_numpy())
     dates.insert(1, "customer_id", rows["customer_id"].to_numpy())
     dates.insert(2, "pay_model_version", str(pay_model.info.get("version", "")))
-    forecast = cash_forecast(cdf, open_amounts(rows), rows["customer_id"].to_numpy(), as_of)
-    return replace(batch, pay_dates=dates, forecast=forecast.weekly)
+    customers = rows["customer_id"].to_numpy()
+    parts = forecast_parts(cdf, open_amounts(rows), customers, seed=seed)
+    return replace(batch, pay_dates=dates), parts

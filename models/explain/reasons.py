@@ -125,8 +125,9 @@ def _ranks(rows: np.ndarray) -> np.ndarray:
 
 def _values_and_sentences(
     frame: FeatureTable, rows: np.ndarray, features: np.ndarray
-) -> tuple[list[object], list[str]]:
-    """Each (row, feature) pair's plain value and catalogue sentence.
+) -> tuple[np.ndarray, list[str]]:
+    """Each (row, feature) pair's plain value (an object array: numbers stay numbers beside
+    text values, whatever else the batch holds) and catalogue sentence.
 
     Every needed column is pulled out once as an object array; the sentences are then formatted
     in plain Python, feature by feature (a pandas row per sentence costs ~100 times more).
@@ -171,7 +172,7 @@ def _values_and_sentences(
             own,
             {n: column(n)[picked] for n in _fields(describe(feature).template)},
         )
-    return values.tolist(), texts.tolist()
+    return values, texts.tolist()
 
 
 def _feature_sentences(

@@ -9,6 +9,7 @@ invoices as independent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
@@ -95,6 +96,75 @@ def simulate_weeks(
     return out
 
 
+@dataclass(frozen=True)
+class ForecastParts:
+    """What a forecast is summarised from, for any set of invoices: every part adds up over
+    disjoint sets of customers (:func:`add_forecast_parts`)."""
+
+    expected: np.ndarray
+    """Expected collections per week, ``(weeks,)``."""
+    daily: np.ndarray
+    """Expected collections per day, ``(7 * weeks,)``."""
+    simulated: np.ndarray
+    """Simulated collections, ``(simulations, weeks)`` (:func:`simulate_weeks`)."""
+    open_amount: float
+
+
+def forecast_parts(
+    cdf: np.ndarray,
+    amounts: np.ndarray,
+    customers: np.ndarray,
+    weeks: int = WEEKS,
+    simulations: int = SIMULATIONS,
+    rho: float = CUSTOMER_CORRELATION,
+    seed: int = 0,
+) -> ForecastParts:
+    """The additive parts of the forecast of these invoices (their pay-date ``cdf``)."""
+    amounts = np.asarray(amounts, dtype="float64")
+    return ForecastParts(
+        expected=weekly_mass(cdf, weeks).T @ amounts,
+        daily=daily_expected(cdf, amounts, 7 * weeks),
+        simulated=simulate_weeks(
+            cdf, amounts, np.asarray(customers), weeks, simulations, rho, seed
+        ),
+        open_amount=float(amounts.sum()),
+    )
+
+
+def add_forecast_parts(parts: Sequence[ForecastParts]) -> ForecastParts:
+    """The parts of disjoint sets of customers (at least one), summed into the parts of all.
+
+    Simulated totals add draw by draw: the draws of different customers are independent, so
+    the sum of independently simulated sets (each with its own seed) is a simulation of the
+    union."""
+    return ForecastParts(
+        expected=np.sum([p.expected for p in parts], axis=0),
+        daily=np.sum([p.daily for p in parts], axis=0),
+        simulated=np.sum([p.simulated for p in parts], axis=0),
+        open_amount=float(sum(p.open_amount for p in parts)),
+    )
+
+
+def summarise_forecast(parts: ForecastParts, as_of: pd.Timestamp) -> Forecast:
+    """Weekly (``week_start`` = as-of + 1 day + 7k) and daily expected collections, and the
+    simulated P10/P50/P90 of each week."""
+    as_of = pd.Timestamp(as_of).normalize()
+    weeks, days = len(parts.expected), len(parts.daily)
+    p10, p50, p90 = np.quantile(parts.simulated, [0.1, 0.5, 0.9], axis=0)
+    starts = as_of + pd.to_timedelta(1 + 7 * np.arange(weeks), unit="D")
+    weekly = pd.DataFrame(
+        {"week_start": starts, "expected": parts.expected, "p10": p10, "p50": p50, "p90": p90}
+    )
+    daily = pd.DataFrame(
+        {
+            "date": as_of + pd.to_timedelta(np.arange(1, days + 1), unit="D"),
+            "expected": parts.daily,
+        }
+    )
+    beyond = parts.open_amount - float(parts.expected.sum())
+    return Forecast(weekly, daily, parts.open_amount, beyond)
+
+
 def cash_forecast(
     cdf: np.ndarray,
     amounts: np.ndarray,
@@ -105,26 +175,10 @@ def cash_forecast(
     rho: float = CUSTOMER_CORRELATION,
     seed: int = 0,
 ) -> Forecast:
-    """Weekly (``week_start`` = as-of + 1 day + 7k) and daily expected collections, and the
-    simulated P10/P50/P90 of each week."""
-    as_of = pd.Timestamp(as_of).normalize()
-    amounts = np.asarray(amounts, dtype="float64")
-    expected = weekly_mass(cdf, weeks).T @ amounts
-    sims = simulate_weeks(cdf, amounts, np.asarray(customers), weeks, simulations, rho, seed)
-    p10, p50, p90 = np.quantile(sims, [0.1, 0.5, 0.9], axis=0)
-    starts = as_of + pd.to_timedelta(1 + 7 * np.arange(weeks), unit="D")
-    weekly = pd.DataFrame(
-        {"week_start": starts, "expected": expected, "p10": p10, "p50": p50, "p90": p90}
-    )
-    days = 7 * weeks
-    daily = pd.DataFrame(
-        {
-            "date": as_of + pd.to_timedelta(np.arange(1, days + 1), unit="D"),
-            "expected": daily_expected(cdf, amounts, days),
-        }
-    )
-    total = float(amounts.sum())
-    return Forecast(weekly, daily, total, total - float(expected.sum()))
+    """The forecast of these invoices (their pay-date ``cdf``), in one piece
+    (:func:`summarise_forecast` of their :func:`forecast_parts`)."""
+    parts = forecast_parts(cdf, amounts, customers, weeks, simulations, rho, seed)
+    return summarise_forecast(parts, as_of)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,6 +23,9 @@ from models.model import LatePaymentModel
 from models.paydates.hazard import PayDateModel
 from serving.store import codec
 from serving.store.store import ScoreStore
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,24 @@ def score_and_store(
     config: WorklistConfig,
     out: Path | None = None,
     pay_model: PayDateModel | None = None,
+    client: Client | None = None,
 ) -> Published:
     """Score and explain the invoices open at ``as_of``, store the batch, build the worklist;
-    with ``pay_model``, the scores file also carries each invoice's pay dates."""
-    batch = score_ledger(ledger, as_of, model, model_version, pay_model=pay_model)
+    with ``pay_model``, the scores file also carries each invoice's pay dates.
+
+    Given a Dask ``client``, the batch is scored on its cluster, partitioned by customer
+    (:func:`models.decisions.distributed.score_on_dask`), and gathered to this process before
+    the store write: that write is still one transaction, so the batch is published whole or
+    not at all. (Batches larger than this process's memory would need a staging table swapped
+    in; that is not built.)"""
+    if client is None:
+        batch = score_ledger(ledger, as_of, model, model_version, pay_model=pay_model)
+    else:
+        from models.decisions.distributed import score_on_dask  # dask only when asked for
+
+        batch = score_on_dask(
+            ledger, as_of, model, model_version, client=client, pay_model=pay_model
+        )
     if batch.invoices.empty:
         raise LedgerError(
             f"no invoice is open at {pd.Timestamp(as_of).date()}: nothing to score (the ledger's "

@@ -92,7 +92,9 @@ def test_train_and_score_start_no_prefect_server(small_synthetic: Path, tmp_path
         # a child forked before its exec still shows this script's command line (which names
         # prefect), so it is judged by what runs, not by the words of the script
         started = [(pid, line.replace(WATCHED, "")) for pid, line in seen]
-        servers = [s for s in started if "listening" in s[1] or "prefect" in s[1] or "uvicorn" in s[1]]
+        servers = [
+            s for s in started if "listening" in s[1] or "prefect" in s[1] or "uvicorn" in s[1]
+        ]
         assert not servers, f"{command[0]} started a server: {servers}"  # (git is MLflow's)
     assert "scored" in run.stdout + run.stderr
     assert not (tmp_path / "prefect" / "prefect.db").exists(), "Prefect's database was created"
