@@ -9,6 +9,7 @@ whole history lands in one partition (:func:`customer_partitions`); each partiti
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import dask.dataframe as dd
@@ -79,10 +80,12 @@ def _features_of_partition(
     mode: Mode,
     grace_days: int,
     feature_columns: tuple[str, ...],
+    snapshots: tuple[int, ...] = (),
 ) -> pd.DataFrame:
     ledger = partition_ledger(invoices, payments, customers, feature_columns)
-    build = training_set if mode == "training" else scoring_set
-    return build(ledger, as_of, grace_days=grace_days)
+    if mode == "training":
+        return training_set(ledger, as_of, grace_days=grace_days, snapshots=snapshots)
+    return scoring_set(ledger, as_of, grace_days=grace_days)
 
 
 def features_on_dask(
@@ -95,8 +98,10 @@ def features_on_dask(
     n_buckets: int = 8,
     grace_days: int = 0,
     feature_columns: tuple[str, ...] = (),
+    snapshots: tuple[int, ...] = (),
 ) -> dd.DataFrame:
-    """Features of a validated ledger held as Dask frames, partitioned by customer.
+    """Features of a validated ledger held as Dask frames, partitioned by customer
+    (``snapshots``: the training set's days-before-due rows, see ``training_set``).
 
     Returns:
         A lazy Dask frame with the same rows and columns as the in-memory call (row order
@@ -112,12 +117,57 @@ def features_on_dask(
         mode,
         grace_days,
         feature_columns,
+        snapshots,
     )
     args = [inv] if pay is None else [inv, pay]
 
     def run(inv_part: pd.DataFrame, pay_part: pd.DataFrame | None = None) -> pd.DataFrame:
         return _features_of_partition(
-            inv_part, pay_part, customers, as_of, mode, grace_days, feature_columns
+            inv_part, pay_part, customers, as_of, mode, grace_days, feature_columns, snapshots
         )
 
     return dd.map_partitions(run, *args, meta=meta, align_dataframes=False)
+
+
+BUCKETS_PER_WORKER = 2
+INVOICES_PER_BUCKET = 200_000
+
+
+def default_buckets(workers: int, invoices: int) -> int:
+    """How many customer partitions to score or train on: two per worker, more when a partition would hold
+    over :data:`INVOICES_PER_BUCKET` invoices.
+
+    Two per worker, not one, so that a worker finishing early takes another partition instead
+    of waiting for the largest (customers are of very different sizes); not many more, because
+    each partition indexes its history and walks the trees once, a fixed cost per task. The cap
+    keeps a partition's history and explanations well within one worker's memory.
+    """
+    return max(BUCKETS_PER_WORKER * max(workers, 1), math.ceil(invoices / INVOICES_PER_BUCKET))
+
+
+def ledger_features_on_dask(
+    ledger: Ledger,
+    as_of: pd.Timestamp,
+    *,
+    n_buckets: int,
+    mode: Mode = "training",
+    grace_days: int = 0,
+    snapshots: tuple[int, ...] = (),
+) -> dd.DataFrame:
+    """:func:`features_on_dask` of an in-memory ledger (sent to the cluster in ``n_buckets``
+    pieces)."""
+    invoices = dd.from_pandas(ledger.invoices, npartitions=n_buckets)
+    payments = (
+        None if ledger.payments is None else dd.from_pandas(ledger.payments, npartitions=n_buckets)
+    )
+    return features_on_dask(
+        invoices,
+        as_of=as_of,
+        mode=mode,
+        payments=payments,
+        customers=ledger.customers,
+        n_buckets=n_buckets,
+        grace_days=grace_days,
+        feature_columns=ledger.feature_columns,
+        snapshots=snapshots,
+    )

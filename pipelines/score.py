@@ -18,6 +18,7 @@ from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.paydates.hazard import PayDateModel
 from models.registry import paydates, registry, tracking
+from pipelines.cluster import current_client, dask_client
 from pipelines.runtime import orchestrated, step
 from pipelines.tasks import load
 from serving.settings import Settings
@@ -37,6 +38,8 @@ class ScoreRequest:
     out: Path | None = None
     capacity: int | None = None
     playbook: Path | None = None
+    dask: str | None = None
+    """Dask scheduler address, or ``local`` [default: the settings' (none: in memory)]."""
 
 
 @step(retries=2)
@@ -63,13 +66,23 @@ def publish(
     model: LatePaymentModel,
     version: str,
     pay_model: PayDateModel | None,
+    on_dask: bool = False,
 ) -> Published:
     settings = Settings()
     as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     config = settings.worklist.config(request.capacity, request.playbook)
     store = ScoreStore.from_settings(settings)
+    client = current_client() if on_dask else None
     return score_and_store(
-        ledger, as_of, model, version, store, config, out=request.out, pay_model=pay_model
+        ledger,
+        as_of,
+        model,
+        version,
+        store,
+        config,
+        out=request.out,
+        pay_model=pay_model,
+        client=client,
     )
 
 
@@ -82,7 +95,9 @@ def score(request: ScoreRequest) -> dict[str, Any]:
     model, version = load_model(settings.home, name, request.model_alias or settings.model_alias)
     registry.check_ledger(model, ledger, by_name=chosen is None)
     pay_model = load_pay_model(settings.home, name, request.model_alias or settings.model_alias)
-    published = publish(request, ledger, model, version, pay_model)
+    address = request.dask or settings.dask_address
+    with dask_client(address):
+        published = publish(request, ledger, model, version, pay_model, on_dask=bool(address))
     batch = published.batch
     return {
         "as_of": str(batch.as_of.date()),

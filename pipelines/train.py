@@ -20,6 +20,7 @@ from models.registry import paydates, registry, tracking
 from models.registry.promotion import Decision, PromotionPolicy
 from models.training.fit import TrainParams
 from models.training.train import TrainingResult, train_on_ledger
+from pipelines.cluster import current_client, dask_client
 from pipelines.runtime import orchestrated, say, step
 from pipelines.tasks import load
 from serving.settings import Settings
@@ -42,6 +43,8 @@ class TrainRequest:
     """[default: the settings' promotion policy]"""
     model_name: str | None = None
     """Registered model [default: the ledger's own, precollect-<ledger name>]."""
+    dask: str | None = None
+    """Dask scheduler address, or ``local`` [default: the settings' (none: in memory)]."""
 
 
 @step()
@@ -69,16 +72,17 @@ def fit(
     as_of: pd.Timestamp,
     grace_days: int,
     folds: int,
+    on_dask: bool = False,
 ) -> TrainingResult:
-    return train_on_ledger(
-        ledger,
-        as_of=as_of,
-        test_from=request.test_from,
-        valid_from=request.valid_from,
-        params=params,
-        grace_days=grace_days,
-        folds=folds,
-    )
+    """Train in memory, or on the cluster of the enclosing :func:`pipelines.cluster.dask_client`."""
+    windows = {"as_of": as_of, "test_from": request.test_from, "valid_from": request.valid_from}
+    if on_dask:
+        from models.training.distributed import train_on_dask
+
+        return train_on_dask(
+            ledger, current_client(), params=params, grace_days=grace_days, folds=folds, **windows
+        )
+    return train_on_ledger(ledger, params=params, grace_days=grace_days, folds=folds, **windows)
 
 
 @step()
@@ -132,14 +136,20 @@ def train(request: TrainRequest) -> dict[str, Any]:
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
     as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     name = request.model_name or settings.model_name or tracking.model_name(ledger.name)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"train {ledger.name} as of {as_of.date()}"
-    ) as run:
+    address = request.dask or settings.dask_address
+    with (
+        dask_client(address),
+        mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"train {ledger.name} as of {as_of.date()}"
+        ) as run,
+    ):
         params = request.params
         if request.tune_trials:
             params = tune_params(ledger, request, as_of, settings.grace_days)
         folds = request.folds or settings.training.folds
-        result = fit(ledger, request, params, as_of, settings.grace_days, folds)
+        result = fit(
+            ledger, request, params, as_of, settings.grace_days, folds, on_dask=bool(address)
+        )
         run_id, version = log_and_register(result, name, params, ledger)
         policy = request.policy or settings.training.policy()
         decision = promote(result, name, version, run.info.run_id, policy)

@@ -43,6 +43,15 @@ ModelAliasOpt = Annotated[
     str | None,
     typer.Option(help="registry alias or version [default: PRECOLLECT_MODEL_ALIAS, else champion]"),
 ]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on Dask: a scheduler address (tcp://host:8786), or 'local' for a LocalCluster "
+        "of this machine's cores [default: PRECOLLECT_DASK_ADDRESS, else in memory]",
+    ),
+]
 CapacityOpt = Annotated[
     int | None,
     typer.Option(
@@ -155,18 +164,34 @@ def features(
     grace_days: Annotated[
         int | None, typer.Option(min=0, help="days past due before late [default: 0]")
     ] = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Write point-in-time features of the invoices open at a date (or the training set)."""
     import pandas as pd
 
     from features.build import scoring_set, training_set
+    from pipelines.cluster import dask_client
 
     book = load_or_fail(ledger, mapping)
     day = pd.Timestamp(parse_day(as_of) or book.default_as_of())
     grace = settings().grace_days if grace_days is None else grace_days
-    with console.status("computing features"):
-        build = training_set if training else scoring_set
-        frame = build(book, day, grace_days=grace)
+    address = dask or settings().dask_address
+    with console.status("computing features"), dask_client(address) as client:
+        if client is None:
+            build = training_set if training else scoring_set
+            frame = build(book, day, grace_days=grace)
+        else:
+            from features.distributed import default_buckets, ledger_features_on_dask
+
+            buckets = default_buckets(len(client.scheduler_info()["workers"]), len(book.invoices))
+            lazy = ledger_features_on_dask(
+                book,
+                day,
+                n_buckets=buckets,
+                mode="training" if training else "scoring",
+                grace_days=grace,
+            )
+            frame = lazy.compute().sort_values(["invoice_id", "as_of"], ignore_index=True)
     write_frame(frame, out)
     kind = "training rows (matured labels)" if training else f"invoices open at {day.date()}"
     console.print(f"{len(frame):,} {kind}, {frame.shape[1] - 3} columns, written to {out}")
@@ -248,6 +273,7 @@ def train(
             help="promotion: test rows needed [default: PRECOLLECT_TRAIN_MIN_TEST_ROWS, else 200]",
         ),
     ] = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Evaluate out of time against baselines, refit on every matured row, log to MLflow,
     register under the ledger's name and promote when it is fairly better."""
@@ -281,6 +307,7 @@ def train(
         folds=folds,
         policy=policy,
         model_name=model_name,
+        dask=dask,
     )
     try:
         with console.status("training"):
@@ -467,6 +494,7 @@ def score(
     ] = None,
     capacity: CapacityOpt = None,
     playbook: PlaybookOpt = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Score and explain the open invoices, store the batch, and build today's worklist."""
     from pipelines.runtime import hidden, use_local_defaults
@@ -486,6 +514,7 @@ def score(
         out=out,
         capacity=capacity,
         playbook=playbook,
+        dask=dask,
     )
     try:
         with console.status("scoring"), store_failures(current.store_url):

@@ -307,6 +307,11 @@ class Settings(BaseSettings):
         None,
         description="registered model to use [default: the ledger's own, precollect-<ledger name>]",
     )
+    dask_address: str | None = Field(
+        None,
+        description="Dask scheduler for features, train and score ('local': a LocalCluster "
+        "with this machine's cores) [default: none, in memory]",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     worklist: WorklistSettings = Field(default_factory=WorklistSettings)

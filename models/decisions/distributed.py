@@ -14,37 +14,20 @@ but drawn differently from the in-memory run's single simulation.
 
 from __future__ import annotations
 
-import math
-
 import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
-from features.distributed import customer_partitions, partition_ledger
+from features.distributed import customer_partitions, default_buckets, partition_ledger
 from features.ledger.ledger import Ledger
 from models.decisions.scoring import ScoredBatch, score_ledger_parts
 from models.model import LatePaymentModel
 from models.paydates.forecast import ForecastParts, add_forecast_parts, summarise_forecast
 from models.paydates.hazard import PayDateModel
 
-BUCKETS_PER_WORKER = 2
-INVOICES_PER_BUCKET = 200_000
-
 PartitionResult = tuple[ScoredBatch, ForecastParts | None]
-
-
-def default_buckets(workers: int, invoices: int) -> int:
-    """How many customer partitions to score: two per worker, more when a partition would hold
-    over :data:`INVOICES_PER_BUCKET` invoices.
-
-    Two per worker, not one, so that a worker finishing early takes another partition instead
-    of waiting for the largest (customers are of very different sizes); not many more, because
-    each partition indexes its history and walks the trees once, a fixed cost per task. The cap
-    keeps a partition's history and explanations well within one worker's memory.
-    """
-    return max(BUCKETS_PER_WORKER * max(workers, 1), math.ceil(invoices / INVOICES_PER_BUCKET))
 
 
 def _score_partition(
