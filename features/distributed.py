@@ -134,8 +134,8 @@ INVOICES_PER_BUCKET = 200_000
 
 
 def default_buckets(workers: int, invoices: int) -> int:
-    """How many customer partitions to score or train on: two per worker, more when a partition would hold
-    over :data:`INVOICES_PER_BUCKET` invoices.
+    """How many customer partitions to score or train on: two per worker, more when a partition
+    would hold over :data:`INVOICES_PER_BUCKET` invoices.
 
     Two per worker, not one, so that a worker finishing early takes another partition instead
     of waiting for the largest (customers are of very different sizes); not many more, because
@@ -143,6 +143,16 @@ def default_buckets(workers: int, invoices: int) -> int:
     keeps a partition's history and explanations well within one worker's memory.
     """
     return max(BUCKETS_PER_WORKER * max(workers, 1), math.ceil(invoices / INVOICES_PER_BUCKET))
+
+
+def ledger_frames(ledger: Ledger, pieces: int) -> tuple[dd.DataFrame, dd.DataFrame | None]:
+    """An in-memory ledger's invoices and payments as Dask frames of ``pieces`` partitions
+    (not yet by customer: see :func:`customer_partitions`)."""
+    invoices = dd.from_pandas(ledger.invoices, npartitions=pieces)
+    payments = (
+        None if ledger.payments is None else dd.from_pandas(ledger.payments, npartitions=pieces)
+    )
+    return invoices, payments
 
 
 def ledger_features_on_dask(
@@ -154,12 +164,8 @@ def ledger_features_on_dask(
     grace_days: int = 0,
     snapshots: tuple[int, ...] = (),
 ) -> dd.DataFrame:
-    """:func:`features_on_dask` of an in-memory ledger (sent to the cluster in ``n_buckets``
-    pieces)."""
-    invoices = dd.from_pandas(ledger.invoices, npartitions=n_buckets)
-    payments = (
-        None if ledger.payments is None else dd.from_pandas(ledger.payments, npartitions=n_buckets)
-    )
+    """:func:`features_on_dask` of an in-memory ledger."""
+    invoices, payments = ledger_frames(ledger, n_buckets)
     return features_on_dask(
         invoices,
         as_of=as_of,

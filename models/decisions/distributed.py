@@ -15,12 +15,16 @@ but drawn differently from the in-memory run's single simulation.
 from __future__ import annotations
 
 import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
-from features.distributed import customer_partitions, default_buckets, partition_ledger
+from features.distributed import (
+    customer_partitions,
+    default_buckets,
+    ledger_frames,
+    partition_ledger,
+)
 from features.ledger.ledger import Ledger
 from models.decisions.scoring import ScoredBatch, score_ledger_parts
 from models.model import LatePaymentModel
@@ -126,11 +130,7 @@ def score_on_dask(
     as_of = pd.Timestamp(as_of).normalize()
     workers = len(client.scheduler_info()["workers"])
     buckets = n_buckets or default_buckets(workers, len(ledger.invoices))
-    invoices, payments = customer_partitions(
-        dd.from_pandas(ledger.invoices, npartitions=buckets),
-        None if ledger.payments is None else dd.from_pandas(ledger.payments, npartitions=buckets),
-        buckets,
-    )
+    invoices, payments = customer_partitions(*ledger_frames(ledger, buckets), buckets)
     invoice_parts = invoices.to_delayed()
     payment_parts = [None] * buckets if payments is None else payments.to_delayed()
     shared: list[Future | None] = [
