@@ -12,6 +12,7 @@ context is open its client is Dask's default client, which the steps find with
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +28,8 @@ def dask_client(address: str | None) -> Iterator[Any]:
         return
     from distributed import Client, LocalCluster
 
+    # every shuffle (the customer partitioning) is announced at WARNING: not news for a user
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     if address.strip().lower() == LOCAL:
         with (
             LocalCluster(
