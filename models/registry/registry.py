@@ -316,13 +316,9 @@ def decide_promotion(
 def _alias_lock(name: str) -> Iterator[None]:
     """One alias move at a time on this machine (the registry has no compare-and-set)."""
     uri = mlflow.get_registry_uri() or ""
-    folder = (
-        Path(uri.removeprefix("sqlite:///")).parent
-        if uri.startswith("sqlite:///")
-        else Path(tempfile.gettempdir())
-    )
     key = hashlib.sha256(f"{uri}|{name}".encode()).hexdigest()[:16]
-    with open(folder / f".precollect-alias-{key}.lock", "w") as handle:
+    # in the temporary folder, not beside the registry: no litter in a working folder
+    with open(Path(tempfile.gettempdir()) / f".precollect-alias-{key}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
