@@ -39,6 +39,7 @@ from serving.views import account_record
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing or invalid API key"},
     403: {"model": Problem, "description": "the key's role may not do this"},
+    429: {"model": Problem, "description": "too many wrong keys from this client lately"},
     503: {"model": Problem, "description": "model or score store unavailable"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "unknown id"}}

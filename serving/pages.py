@@ -4,7 +4,7 @@ the monitoring. Viewer login."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jinja2
 import pandas as pd
@@ -19,8 +19,18 @@ from serving.formats import add_filters
 from serving.messages import preview
 from serving.report import overdue_facts
 from serving.schemas import PathId
-from serving.security import PAGES, SESSION_KEY, Principal, session_principal
+from serving.security import (
+    PAGES,
+    Principal,
+    Throttled,
+    client_of,
+    open_session,
+    session_principal,
+)
 from serving.service import ModelUnavailable
+
+if TYPE_CHECKING:
+    from serving.store.store import ScoreStore
 
 TEMPLATES = Path(__file__).parent / "templates" / "pages"
 SORTS = {
@@ -45,8 +55,12 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(ENV.get_template(name).render(**context), status_code=status_code)
 
 
+def _store(request: Request) -> ScoreStore:
+    return request.app.state.service.store  # type: ignore[no-any-return]
+
+
 def viewer(request: Request) -> Principal | None:
-    who = session_principal(request)
+    who = session_principal(request, _store(request).session_epoch)
     return who if who is not None and who.role in PAGES else None
 
 
@@ -63,19 +77,27 @@ def login_form(request: Request) -> Response:
 @router.post("/login")
 def login(request: Request, key: Annotated[str, Form(max_length=256)] = "") -> Response:
     """Check a viewer's key and open a session."""
-    who = request.app.state.keyring.identify(key) if request.app.state.keyring.enabled else None
+    ring = request.app.state.keyring
+    try:
+        who = ring.identify(key, client_of(request)) if ring.enabled else None
+    except Throttled as refused:
+        wait = f"Too many wrong keys. Try again in {refused.retry_after} seconds."
+        return render("login.html", 429, error=wait)
     if who is None and request.app.state.keyring.enabled:
         return render("login.html", 401, error="That key is not valid.")
     if who is not None and who.role not in PAGES:
         return render("login.html", 403, error="That key may not open the managers' pages.")
     if who is not None:
-        request.session[SESSION_KEY] = {"name": who.name, "role": who.role.value}
+        open_session(request, who, _store(request).session_epoch(who.name))
     return RedirectResponse("/pages/accounts", status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """Close the session."""
+    """Close the session, and every other session of the same key (a copied cookie too)."""
+    who = viewer(request)
+    if who is not None and request.app.state.keyring.enabled:
+        _store(request).end_sessions(who.name)
     request.session.clear()
     return to_login()
 

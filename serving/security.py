@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import threading
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -36,27 +40,88 @@ class Principal:
 
 
 ANONYMOUS_ADMIN = Principal("development", Role.admin)
+DEFAULT_FAILED_KEYS = 20
+
+
+class Throttled(Exception):
+    """Too many failed key attempts from one client: refused for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class FailedAttempts:
+    """Failed key attempts per client over a sliding window; past ``limit`` the client is
+    refused, whatever it presents, until its oldest failure leaves the window. Per worker
+    process (with N workers a client gets up to N x ``limit``); at most ``clients`` clients are
+    remembered, the least recent forgotten first."""
+
+    def __init__(self, limit: int, window: float = 60.0, clients: int = 10_000) -> None:
+        self.limit, self.window, self.clients = limit, window, clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, client: str, now: float | None = None) -> None:
+        """Raises :class:`Throttled` when ``client`` has used up its failures."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            failures = self._failures.get(client)
+            if failures is None:
+                return
+            while failures and failures[0] <= now - self.window:
+                failures.popleft()
+            if len(failures) >= self.limit:
+                raise Throttled(max(1, math.ceil(failures[0] + self.window - now)))
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._failures.setdefault(client, deque()).append(now)
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.clients:
+                self._failures.popitem(last=False)
 
 
 class KeyRing:
-    """Finds the key matching a presented secret; every stored hash is compared in constant time."""
+    """Finds the key matching a presented secret; every stored hash is compared in constant time.
+    A client presenting wrong keys too often is throttled (:class:`FailedAttempts`)."""
 
-    def __init__(self, keys: list[ApiKey]) -> None:
+    def __init__(self, keys: list[ApiKey], attempts: FailedAttempts | None = None) -> None:
         self.keys = [(k, bytes.fromhex(k.sha256)) for k in keys]
+        self.attempts = attempts or FailedAttempts(DEFAULT_FAILED_KEYS)
 
     @property
     def enabled(self) -> bool:
         return bool(self.keys)
 
-    def identify(self, presented: str | None) -> Principal | None:
+    def fingerprint(self, name: str) -> str | None:
+        """A digest of the key now stored under ``name`` (``None``: no such key): a session
+        opened with one key ends when the key is rotated. Derived from the stored hash, it
+        reveals nothing of the key."""
+        for key, _ in self.keys:
+            if key.name == name:
+                return hashlib.sha256(f"session|{key.sha256}".encode()).hexdigest()[:16]
+        return None
+
+    def identify(self, presented: str | None, client: str = "") -> Principal | None:
+        """The key's principal; ``None`` for a wrong key (counted against ``client``).
+
+        Raises:
+            Throttled: ``client`` presented too many wrong keys lately.
+        """
         if not presented:
             return None
+        self.attempts.check(client)
         digest = hashlib.sha256(presented.encode()).digest()
         found = None
         for key, stored in self.keys:  # no early exit: timing does not reveal which key matched
             if hmac.compare_digest(digest, stored):
                 found = key
-        return Principal(found.name, found.role) if found else None
+        if found is None:
+            self.attempts.failed(client)
+            return None
+        return Principal(found.name, found.role)
 
 
 def authorize(principal: Principal | None, allowed: frozenset[Role]) -> Principal:
@@ -72,26 +137,59 @@ def authorize(principal: Principal | None, allowed: frozenset[Role]) -> Principa
     return principal
 
 
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 def principal_of(request: Request, presented: str | None) -> Principal | None:
+    """The caller's principal; 429 (with ``Retry-After``) for a client throttled for wrong keys."""
     ring: KeyRing = request.app.state.keyring
     if not ring.enabled:
         return ANONYMOUS_ADMIN
-    return ring.identify(presented)
+    try:
+        return ring.identify(presented, client_of(request))
+    except Throttled as refused:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many wrong API keys from this client; try again later",
+            headers={"Retry-After": str(refused.retry_after)},
+        ) from None
 
 
-def session_principal(request: Request) -> Principal | None:
-    """The viewer logged in to the pages, from the signed session cookie."""
+def open_session(request: Request, who: Principal, epoch: int) -> None:
+    """Log ``who`` in to the pages: the session names the key, its fingerprint and the key's
+    session epoch (see :func:`session_principal`)."""
+    ring: KeyRing = request.app.state.keyring
+    request.session[SESSION_KEY] = {
+        "name": who.name,
+        "role": who.role.value,
+        "key": ring.fingerprint(who.name),
+        "epoch": epoch,
+    }
+
+
+def session_principal(request: Request, epoch_of: Callable[[str], int]) -> Principal | None:
+    """The viewer logged in to the pages, from the signed session cookie.
+
+    A session ends when its key is removed, changes role or is rotated (its fingerprint
+    changes), and when the key logs out anywhere (``epoch_of(name)``, the key's session epoch
+    in the store, moves on past the session's).
+    """
     ring: KeyRing = request.app.state.keyring
     if not ring.enabled:
         return ANONYMOUS_ADMIN
     found = request.session.get(SESSION_KEY)
     if not isinstance(found, dict):
         return None
-    names = {k.name: k.role for k, _ in ring.keys}
-    role = names.get(str(found.get("name")))
+    name = str(found.get("name"))
+    role = {k.name: k.role for k, _ in ring.keys}.get(name)
     if role is None or role.value != found.get("role"):
         return None  # the key was removed or its role changed since login
-    return Principal(str(found["name"]), role)
+    if found.get("key") != ring.fingerprint(name):
+        return None  # the key was rotated since login
+    if found.get("epoch") != epoch_of(name):
+        return None  # the key logged out since
+    return Principal(name, role)
 
 
 def role_dependency(allowed: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:

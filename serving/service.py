@@ -28,7 +28,7 @@ from serving.batcher import MicroBatcher
 from serving.champion import Champion, Served
 from serving.online import HistoryIndex, ledger_from_request, score_targets, target_columns
 from serving.schemas import InvoiceIn, ScoreRequest
-from serving.security import KeyRing
+from serving.security import FailedAttempts, KeyRing
 from serving.settings import Settings
 from serving.store.store import ScoreStore
 from serving.views import StoreView
@@ -334,7 +334,7 @@ def build_service(settings: Settings) -> Service:
         store=store,
         view=StoreView(store),
         history=HistoryIndex(ledger),
-        keyring=KeyRing(api.keys),
+        keyring=KeyRing(api.keys, FailedAttempts(api.max_failed_keys)),
     )
     service.poll_once()
     current = service.champion.current

@@ -76,6 +76,11 @@ class ApiSettings(BaseSettings):
     mapping: Path | None = Field(None, description="mapping file of that ledger")
     session_secret: SecretStr | None = Field(None, description="signs the pages' session cookie")
     session_max_age: int = Field(8 * 3600, ge=60)
+    max_failed_keys: int = Field(
+        20,
+        ge=1,
+        description="failed key attempts a client may make per minute, per worker, before 429",
+    )
     batch_wait_ms: float = Field(
         0.0,
         ge=0,

@@ -75,6 +75,7 @@ class Served:
             PRECOLLECT_API_LEDGER=str(self.ledger),
             PRECOLLECT_API_POLL_SECONDS="0.5",
             PRECOLLECT_API_SESSION_SECRET="s" * 40,
+            PRECOLLECT_API_MAX_FAILED_KEYS="100000",  # tests send wrong keys on purpose
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             MPLBACKEND="Agg",
             PYTHONPATH=str(ROOT),
@@ -222,6 +223,7 @@ def settings_for(served: Served, **overrides: Any) -> Settings:
         "poll_seconds": 3600,
         "max_batch": 50,
         "max_body_bytes": 64 * 1024,
+        "max_failed_keys": 100_000,  # tests send wrong keys on purpose
         **overrides,
     }
     return Settings(

@@ -810,6 +810,36 @@ class ScoreStore:
             value = connection.execute(sa.select(sa.func.max(tables.erasures.c.erasure_id)))
             return int(value.scalar() or 0)
 
+    def session_epoch(self, key_name: str) -> int:
+        """The epoch of the key's pages sessions (0 before its first logout)."""
+        table = tables.session_epochs
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                sa.select(table.c.epoch).where(table.c.key_name == key_name)
+            ).scalar()
+        return int(found or 0)
+
+    def end_sessions(self, key_name: str) -> int:
+        """Move the key's session epoch on, ending every session opened before; returns it."""
+        table = tables.session_epochs
+        try:
+            return self._next_epoch(table, key_name)
+        except sa.exc.IntegrityError:  # another worker wrote the key's first epoch meanwhile
+            return self._next_epoch(table, key_name)
+
+    def _next_epoch(self, table: sa.Table, key_name: str) -> int:
+        with self.engine.begin() as connection:
+            current = connection.execute(
+                sa.select(table.c.epoch).where(table.c.key_name == key_name).with_for_update()
+            ).scalar()
+            if current is None:
+                connection.execute(table.insert().values(key_name=key_name, epoch=1))
+                return 1
+            connection.execute(
+                table.update().where(table.c.key_name == key_name).values(epoch=current + 1)
+            )
+            return int(current) + 1
+
     def flags(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         query = sa.select(tables.customer_flags)
         if customer_ids is not None and len(customer_ids) <= MAX_IN_LIST:

@@ -193,8 +193,17 @@ monitoring_accounts = sa.Table(
 )
 """The deteriorating-account list of each monitor run (erased with the customer)."""
 
+session_epochs = sa.Table(
+    "session_epochs",
+    metadata,
+    sa.Column("key_name", sa.String(64), primary_key=True),
+    sa.Column("epoch", sa.Integer, nullable=False),
+)
+"""Per API key, the epoch its pages' sessions were opened in: a logout moves it on, which ends
+every session of that key on every worker."""
+
 BATCH_TABLES = (invoice_scores, account_scores, reasons, pay_dates, forecast_weeks)
-WITHOUT_CUSTOMER_DATA = (batches, erasures, forecast_weeks, monitoring_runs)
+WITHOUT_CUSTOMER_DATA = (batches, erasures, forecast_weeks, monitoring_runs, session_epochs)
 """Tables that hold no customer's data (the forecast holds weekly totals only); every other
 table is erased by its ``customer_id`` column, and ``reasons`` by the ``key`` of the customer's
 account and invoices."""

@@ -386,3 +386,72 @@ def test_an_idempotent_contact_post_is_stored_once_on_each_store(
     assert len(mine) == 1
     assert mine["contacted_at"].iloc[0] == pd.Timestamp("2025-12-25 04:30", tz="UTC")
     store.engine.dispose()
+
+
+def _pages_open(url: str, cookie: str) -> bool:
+    """Whether a session cookie still opens the managers' pages."""
+    with httpx.Client(base_url=url, timeout=30, cookies={"precollect_session": cookie}) as http:
+        answer = http.get("/pages/accounts", follow_redirects=False)
+    assert answer.status_code in (200, 303), answer.status_code
+    return answer.status_code == 200
+
+
+def _logged_in(url: str, key: str) -> tuple[httpx.Client, str]:
+    http = httpx.Client(base_url=url, timeout=30)
+    login = http.post("/pages/login", data={"key": key}, follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == "/pages/accounts"
+    return http, str(http.cookies["precollect_session"])
+
+
+def test_logout_and_key_rotation_end_sessions_and_wrong_keys_are_throttled(
+    own_store: tuple[Process, dict[str, str]], tmp_path: Path
+) -> None:
+    import json
+
+    from service_helpers import KEYS
+
+    from serving.security import hash_key
+
+    process, env = own_store
+    viewer_key = KEYS["viewer"]
+    first, copied = _logged_in(process.url, viewer_key)
+    second, other = _logged_in(process.url, viewer_key)  # the same key on another browser
+    assert _pages_open(process.url, copied) and _pages_open(process.url, other)
+    first.post("/pages/logout", follow_redirects=False)
+    first.close()
+    assert not _pages_open(process.url, copied)  # a copy of the logged-out cookie is dead
+    assert not _pages_open(process.url, other)  # and so is every session of that key
+    second.close()
+    _, fresh = _logged_in(process.url, viewer_key)  # logging in again works
+    assert _pages_open(process.url, fresh)
+    # the viewer's key is rotated: same name, new secret; the service restarts with it
+    keys = json.loads(env["PRECOLLECT_API_KEYS"])
+    rotated = "viewer-key-rotated-0123456789"
+    for key in keys:
+        if key["role"] == "viewer":
+            key["sha256"] = hash_key(rotated)
+    stop_service(process)
+    rotated_env = {
+        **env,
+        "PRECOLLECT_API_KEYS": json.dumps(keys),
+        "PRECOLLECT_API_MAX_FAILED_KEYS": "3",
+    }
+    restarted = start_service(rotated_env, tmp_path / "rotated.log", timeout=180)
+    try:
+        assert not _pages_open(restarted.url, fresh)  # opened with the old key
+        _, new = _logged_in(restarted.url, rotated)
+        assert _pages_open(restarted.url, new)
+        # three wrong keys from this client, then even the right one waits
+        with httpx.Client(base_url=restarted.url, timeout=30) as http:
+            for _ in range(3):
+                assert http.get("/v1/model", headers={"X-API-Key": viewer_key}).status_code == 401
+            refused = http.get("/v1/model", headers={"X-API-Key": rotated})
+            assert refused.status_code == 429, refused.text
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert refused.json() == {
+                "detail": "too many wrong API keys from this client; try again later"
+            }
+            login = http.post("/pages/login", data={"key": rotated}, follow_redirects=False)
+            assert login.status_code == 429 and "Try again in" in login.text
+    finally:
+        stop_service(restarted)
