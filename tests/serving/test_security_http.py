@@ -13,6 +13,8 @@ from service_helpers import Process, Served, free_port, headers, start_service, 
 
 pytestmark = pytest.mark.slow
 PASSWORD = "s3cr3t"
+CUSTOMER_OF = {"erasure": (0, 1, 2), "idempotent_contact": 4, "control_characters": 5}
+"""The accounts each test on the shared ``on_each_store`` service touches: none twice."""
 
 
 @pytest.fixture(scope="module")
@@ -165,14 +167,22 @@ def copy_store(source_url: str, target_url: str) -> None:
     target.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def on_each_store(
-    request: pytest.FixtureRequest, served: Served, tmp_path: Path, unique_name: str
+    request: pytest.FixtureRequest, served: Served, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Process, dict[str, str]]]:
-    """A service on a copy of the stored batch: a SQLite file, or a PostgreSQL schema."""
+    """A service on a copy of the stored batch: a SQLite file, or a PostgreSQL schema. One per
+    store for the module (a service start is the slow part): its tests use customers of their
+    own (:data:`CUSTOMER_OF`)."""
+    import uuid
+
     import sqlalchemy as sa
     from conftest import PG_URL
 
+    tmp_path = tmp_path_factory.mktemp(f"on-{request.param}")
+    unique_name = f"t{uuid.uuid4().hex[:10]}"
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
@@ -193,7 +203,7 @@ def test_control_characters_in_ids_are_refused_with_422(
     on_each_store: tuple[Process, dict[str, str]], served: Served
 ) -> None:
     service, _ = on_each_store
-    account = served.account_ids[0]
+    account = served.account_ids[CUSTOMER_OF["control_characters"]]
     with httpx.Client(base_url=service.url, timeout=30, headers=headers("admin")) as http:
         assert http.get(f"/v1/accounts/{account}").status_code == 200  # the store is there
         for bad in ("a%00b", "a%0Ab", "%1B%5B31m", "a%7Fb"):
@@ -292,7 +302,7 @@ def test_an_erased_customer_is_gone_from_the_store_and_the_running_api(
 
     service, env = on_each_store
     url = env["PRECOLLECT_DATABASE_URL"]
-    by_cli, by_api, kept = served.account_ids[:3]
+    by_cli, by_api, kept = (served.account_ids[i] for i in CUSTOMER_OF["erasure"])
     with httpx.Client(base_url=service.url, timeout=30, headers=headers("admin")) as http:
         for customer in (by_cli, by_api):
             assert http.get(f"/v1/accounts/{customer}").status_code == 200
@@ -364,7 +374,7 @@ def test_an_idempotent_contact_post_is_stored_once_on_each_store(
     from serving.store.store import ScoreStore
 
     service, env = on_each_store
-    customer = served.account_ids[4]
+    customer = served.account_ids[CUSTOMER_OF["idempotent_contact"]]
     contact = {
         "customer_id": customer,
         "channel": "phone",
