@@ -1128,6 +1128,33 @@ def synth(
     typer.echo(json.dumps(_jsonable(summary), default=str))
 
 
+@app.command("new-key")
+def new_key(
+    name: Annotated[str, typer.Option(help="the key's name (who holds it), unique")],
+    role: Annotated[str, typer.Option(help="scorer, viewer, collector or admin (see SECURITY.md)")],
+) -> None:
+    """Make a random API key: prints the key once, and the entry to add to PRECOLLECT_API_KEYS
+    (its SHA-256 digest: the key itself is stored nowhere)."""
+    from serving.security import hash_key
+    from serving.security import new_key as make_key
+    from serving.settings import ApiKey
+
+    key = make_key()
+    try:
+        entry = ApiKey(name=name, sha256=hash_key(key), role=role)  # type: ignore[arg-type]
+    except ValueError:
+        raise fail(
+            f"not a valid key entry: name {name!r} (1-64 characters), role {role!r} "
+            "(scorer, viewer, collector or admin)"
+        ) from None
+    console.print(f"key (give it to {name}; it is shown once): {key}", highlight=False)
+    console.print(
+        f"entry for PRECOLLECT_API_KEYS: {json.dumps(entry.model_dump(mode='json'))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",

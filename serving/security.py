@@ -41,6 +41,15 @@ class Principal:
 
 ANONYMOUS_ADMIN = Principal("development", Role.admin)
 DEFAULT_FAILED_KEYS = 20
+MIN_KEY_LENGTH = 24
+"""A shorter secret is never a valid key, whatever digest is configured for it."""
+
+
+def new_key() -> str:
+    """A fresh random API key: 32 random bytes, URL-safe (43 characters)."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
 
 
 class Throttled(Exception):
@@ -113,6 +122,9 @@ class KeyRing:
         if not presented:
             return None
         self.attempts.check(client)
+        if len(presented) < MIN_KEY_LENGTH:
+            self.attempts.failed(client)
+            return None
         digest = hashlib.sha256(presented.encode()).digest()
         found = None
         for key, stored in self.keys:  # no early exit: timing does not reveal which key matched

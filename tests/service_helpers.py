@@ -32,10 +32,10 @@ from serving.store.store import ScoreStore
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
-    "scorer": "scorer-key-0123456789",
-    "viewer": "viewer-key-0123456789",
-    "admin": "admin-key-0123456789",
-    "collector": "collector-key-0123456789",
+    "scorer": "scorer-key-0123456789abcdefgh",
+    "viewer": "viewer-key-0123456789abcdefgh",
+    "admin": "admin-key-0123456789abcdefgh",
+    "collector": "collector-key-0123456789abcdefgh",
 }
 
 

@@ -10,7 +10,7 @@ from precollect.cli import app
 from serving.security import KeyRing, hash_key
 from serving.settings import ApiKey, ApiSettings, Role, Settings
 
-KEY = ApiKey(name="ops", sha256=hash_key("secret-key"), role=Role.admin)
+KEY = ApiKey(name="ops", sha256=hash_key("secret-key-0123456789abcdefgh"), role=Role.admin)
 
 
 def test_development_runs_without_keys_and_serves_everyone_as_admin() -> None:
@@ -61,12 +61,16 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_keyring_matches_only_the_right_key() -> None:
-    ring = KeyRing([KEY, ApiKey(name="bot", sha256=hash_key("other"), role=Role.scorer)])
-    assert ring.identify("secret-key") is not None
-    assert ring.identify("secret-key").role is Role.admin  # type: ignore[union-attr]
-    assert ring.identify("other").name == "bot"  # type: ignore[union-attr]
-    assert ring.identify("secret-key ") is None and ring.identify("") is None
+    ring = KeyRing(
+        [KEY, ApiKey(name="bot", sha256=hash_key("other-key-0123456789abcdefgh"), role=Role.scorer)]
+    )
+    assert ring.identify("secret-key-0123456789abcdefgh") is not None
+    assert ring.identify("secret-key-0123456789abcdefgh").role is Role.admin  # type: ignore[union-attr]
+    assert ring.identify("other-key-0123456789abcdefgh").name == "bot"  # type: ignore[union-attr]
+    assert ring.identify("secret-key-0123456789abcdefgh ") is None and ring.identify("") is None
     assert ring.identify(None) is None
+    short = KeyRing([ApiKey(name="short", sha256=hash_key("short-key"), role=Role.admin)])
+    assert short.identify("short-key") is None  # under 24 characters: never a key
 
 
 def test_serve_command_refuses_production_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +78,18 @@ def test_serve_command_refuses_production_without_keys(monkeypatch: pytest.Monke
     result = CliRunner().invoke(app, ["serve"], env={"PRECOLLECT_API_MODE": "production"})
     assert result.exit_code == 1
     assert "no API keys configured" in result.output
+
+
+def test_new_key_prints_a_long_key_whose_entry_admits_it() -> None:
+    import json
+
+    result = CliRunner().invoke(app, ["new-key", "--name", "crm", "--role", "scorer"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    key = lines[0].rsplit(" ", 1)[-1]
+    entry = json.loads(lines[1].split(": ", 1)[1])
+    assert len(key) >= 24 and key not in lines[1]
+    ring = KeyRing([ApiKey.model_validate(entry)])
+    assert ring.identify(key) == ring.identify(key) and ring.identify(key).role is Role.scorer  # type: ignore[union-attr]
+    refused = CliRunner().invoke(app, ["new-key", "--name", "crm", "--role", "root"])
+    assert refused.exit_code == 1 and "role 'root'" in refused.output
