@@ -3,6 +3,8 @@ the monitoring. Viewer login."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +12,7 @@ import jinja2
 import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from features.ledger.ledger import Ledger
 from models.decisions.promises import PROMISE, payments_of, promise_status
@@ -59,8 +62,21 @@ def _store(request: Request) -> ScoreStore:
     return request.app.state.service.store  # type: ignore[no-any-return]
 
 
+def _session_epoch(request: Request) -> Callable[[str], int | None]:
+    """The key's session epoch in the store; ``None`` while the store is unreachable (the
+    pages then show that, and no stored data)."""
+
+    def epoch(name: str) -> int | None:
+        try:
+            return _store(request).session_epoch(name)
+        except SQLAlchemyError:
+            return None
+
+    return epoch
+
+
 def viewer(request: Request) -> Principal | None:
-    who = session_principal(request, _store(request).session_epoch)
+    who = session_principal(request, _session_epoch(request))
     return who if who is not None and who.role in PAGES else None
 
 
@@ -88,7 +104,7 @@ def login(request: Request, key: Annotated[str, Form(max_length=256)] = "") -> R
     if who is not None and who.role not in PAGES:
         return render("login.html", 403, error="That key may not open the managers' pages.")
     if who is not None:
-        open_session(request, who, _store(request).session_epoch(who.name))
+        open_session(request, who, _session_epoch(request)(who.name) or 0)
     return RedirectResponse("/pages/accounts", status_code=303)
 
 
@@ -97,7 +113,9 @@ def logout(request: Request) -> Response:
     """Close the session, and every other session of the same key (a copied cookie too)."""
     who = viewer(request)
     if who is not None and request.app.state.keyring.enabled:
-        _store(request).end_sessions(who.name)
+        # with the store unreachable only this browser's session ends
+        with contextlib.suppress(SQLAlchemyError):
+            _store(request).end_sessions(who.name)
     request.session.clear()
     return to_login()
 

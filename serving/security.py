@@ -180,12 +180,14 @@ def open_session(request: Request, who: Principal, epoch: int) -> None:
     }
 
 
-def session_principal(request: Request, epoch_of: Callable[[str], int]) -> Principal | None:
+def session_principal(request: Request, epoch_of: Callable[[str], int | None]) -> Principal | None:
     """The viewer logged in to the pages, from the signed session cookie.
 
     A session ends when its key is removed, changes role or is rotated (its fingerprint
     changes), and when the key logs out anywhere (``epoch_of(name)``, the key's session epoch
-    in the store, moves on past the session's).
+    in the store, moves on past the session's). While the store is unreachable
+    (``epoch_of`` gives ``None``) the epoch cannot be read, and the pages have no stored data to
+    show either: the session stands until the store answers again.
     """
     ring: KeyRing = request.app.state.keyring
     if not ring.enabled:
@@ -199,7 +201,8 @@ def session_principal(request: Request, epoch_of: Callable[[str], int]) -> Princ
         return None  # the key was removed or its role changed since login
     if found.get("key") != ring.fingerprint(name):
         return None  # the key was rotated since login
-    if found.get("epoch") != epoch_of(name):
+    epoch = epoch_of(name)
+    if epoch is not None and found.get("epoch") != epoch:
         return None  # the key logged out since
     return Principal(name, role)
 

@@ -225,9 +225,6 @@ class Rounds:
     def for_invoices(self, invoices: float) -> int:
         return max(1, round(self.per_invoice * invoices))
 
-    def for_rows(self, rows: pd.DataFrame) -> int:
-        return self.for_invoices(float(weights(rows).sum()))
-
 
 def choose_rounds(
     train: Rows,
