@@ -10,7 +10,7 @@ whole history lands in one partition (:func:`customer_partitions`); each partiti
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import dask.dataframe as dd
 import numpy as np
@@ -143,6 +143,11 @@ def default_buckets(workers: int, invoices: int) -> int:
     keeps a partition's history and explanations well within one worker's memory.
     """
     return max(BUCKETS_PER_WORKER * max(workers, 1), math.ceil(invoices / INVOICES_PER_BUCKET))
+
+
+def cluster_buckets(client: Any, invoices: int) -> int:
+    """:func:`default_buckets` for the workers of ``client``'s cluster."""
+    return default_buckets(len(client.scheduler_info()["workers"]), invoices)
 
 
 def ledger_frames(ledger: Ledger, pieces: int) -> tuple[dd.DataFrame, dd.DataFrame | None]:

@@ -181,9 +181,9 @@ def features(
             build = training_set if training else scoring_set
             frame = build(book, day, grace_days=grace)
         else:
-            from features.distributed import default_buckets, ledger_features_on_dask
+            from features.distributed import cluster_buckets, ledger_features_on_dask
 
-            buckets = default_buckets(len(client.scheduler_info()["workers"]), len(book.invoices))
+            buckets = cluster_buckets(client, len(book.invoices))
             lazy = ledger_features_on_dask(
                 book,
                 day,

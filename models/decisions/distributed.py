@@ -20,8 +20,8 @@ import pandas as pd
 from distributed import Client, Future
 
 from features.distributed import (
+    cluster_buckets,
     customer_partitions,
-    default_buckets,
     ledger_frames,
     partition_ledger,
 )
@@ -128,8 +128,7 @@ def score_on_dask(
         within sampling error (see the module's note).
     """
     as_of = pd.Timestamp(as_of).normalize()
-    workers = len(client.scheduler_info()["workers"])
-    buckets = n_buckets or default_buckets(workers, len(ledger.invoices))
+    buckets = n_buckets or cluster_buckets(client, len(ledger.invoices))
     invoices, payments = customer_partitions(*ledger_frames(ledger, buckets), buckets)
     invoice_parts = invoices.to_delayed()
     payment_parts = [None] * buckets if payments is None else payments.to_delayed()

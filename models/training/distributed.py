@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from distributed import Client
 
-from features.distributed import default_buckets, ledger_features_on_dask
+from features.distributed import cluster_buckets, ledger_features_on_dask
 from features.ledger.ledger import Ledger
 from models.encoding import FeatureEncoder
 from models.training.fit import TrainParams, labels, monotone_constraints, weights
@@ -191,9 +191,7 @@ def train_on_dask(
         n_buckets: customer partitions [default: :func:`features.distributed.default_buckets`].
     """
     engine = DaskEngine(client)
-    buckets = n_buckets or default_buckets(
-        len(client.scheduler_info()["workers"]), len(ledger.invoices)
-    )
+    buckets = n_buckets or cluster_buckets(client, len(ledger.invoices))
 
     def frame_at(day: pd.Timestamp) -> dd.DataFrame:
         lazy = ledger_features_on_dask(

@@ -7,7 +7,7 @@ from pathlib import Path
 import dask.dataframe as dd
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from features.build import scoring_set, training_set
 from features.distributed import customer_bucket, features_on_dask, partition_by_bucket
@@ -15,23 +15,12 @@ from features.ledger.ingest import load_ledger
 from precollect.synth import generate_ledger
 
 
-@pytest.fixture(scope="module")
-def client():  # type: ignore[no-untyped-def]
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
-
-
 def by_id(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("invoice_id").reset_index(drop=True)
 
 
 @pytest.mark.slow
-def test_dask_training_and_scoring_equal_in_memory(client: Client, tmp_path: Path) -> None:
+def test_dask_training_and_scoring_equal_in_memory(dask_client: Client, tmp_path: Path) -> None:
     generate_ledger(tmp_path, n_customers=80, n_invoices=6000, seed=11)
     ledger = load_ledger(tmp_path)
     invoices = dd.from_pandas(ledger.invoices, npartitions=5)
@@ -53,7 +42,7 @@ def test_dask_training_and_scoring_equal_in_memory(client: Client, tmp_path: Pat
         pd.testing.assert_frame_equal(by_id(distributed), by_id(in_memory), check_dtype=False)
 
 
-def test_each_customer_lands_in_one_partition(client: Client) -> None:
+def test_each_customer_lands_in_one_partition(dask_client: Client) -> None:
     frame = pd.DataFrame(
         {
             "customer_id": [f"C{i % 7}" for i in range(200)],

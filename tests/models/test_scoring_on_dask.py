@@ -4,14 +4,13 @@ the in-memory one that is the same from run to run; publishing from it stores th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from features.distributed import customer_bucket, partition_ledger
 from features.ledger.ingest import load_ledger
@@ -38,17 +37,6 @@ class Scoring:
     model: LatePaymentModel
     pay_model: PayDateModel
     in_memory: ScoredBatch
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +84,11 @@ def assert_rows_equal(distributed: ScoredBatch, in_memory: ScoredBatch) -> None:
     assert distributed.p_base == in_memory.p_base
 
 
-def test_scores_on_dask_equal_the_in_memory_scores(scoring: Scoring, client: Client) -> None:
+def test_scores_on_dask_equal_the_in_memory_scores(scoring: Scoring, dask_client: Client) -> None:
     want = scoring.in_memory
     assert len(want.invoices) > 50 and (want.invoices["risk_band"] == "overdue").any()
     assert want.invoices["customer_id"].nunique() > 20
-    got = on_dask(scoring, client)  # two buckets per worker: 4
+    got = on_dask(scoring, dask_client)  # two buckets per worker: 4
     assert_rows_equal(got, want)
     assert got.forecast is not None and want.forecast is not None
     np.testing.assert_allclose(got.forecast["expected"], want.forecast["expected"], rtol=1e-9)
@@ -115,7 +103,7 @@ def test_scores_on_dask_equal_the_in_memory_scores(scoring: Scoring, client: Cli
     assert (got.forecast["p10"] <= got.forecast["p50"]).all()
     assert (got.forecast["p50"] <= got.forecast["p90"]).all()
     # and the same draws on every run: each bucket is seeded with its number
-    again = on_dask(scoring, client, n_buckets=4)
+    again = on_dask(scoring, dask_client, n_buckets=4)
     assert again.forecast is not None
     pd.testing.assert_frame_equal(again.forecast, got.forecast, check_exact=True)
 
@@ -144,7 +132,7 @@ def test_partitions_scored_apart_gather_into_the_in_memory_batch(scoring: Scorin
 
 
 def test_a_batch_scored_on_dask_is_stored_whole(
-    scoring: Scoring, client: Client, tmp_path: Path
+    scoring: Scoring, dask_client: Client, tmp_path: Path
 ) -> None:
     store = ScoreStore(f"sqlite:///{tmp_path / 'store.db'}")
     published = score_and_store(
@@ -155,7 +143,7 @@ def test_a_batch_scored_on_dask_is_stored_whole(
         store,
         WorklistConfig(),
         pay_model=scoring.pay_model,
-        client=client,
+        client=dask_client,
     )
     frames = store.batch_frames(scoring.as_of, "1")
     assert len(frames["invoice_scores"]) == len(scoring.in_memory.invoices)

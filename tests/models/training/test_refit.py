@@ -29,9 +29,8 @@ def _keys(rows: pd.DataFrame) -> set[tuple[str, pd.Timestamp]]:
     return set(zip(rows["invoice_id"], rows["as_of"], strict=True))
 
 
-def test_the_refit_saw_every_matured_row_and_the_evaluation_model_none_after_valid_from(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def boosted_rows(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
+    """The rows of every booster grown from now on, in order."""
     seen: list[pd.DataFrame] = []
     real = fit.boost
 
@@ -40,6 +39,13 @@ def test_the_refit_saw_every_matured_row_and_the_evaluation_model_none_after_val
         return real(rows, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(fit, "boost", recorded)
+    return seen
+
+
+def test_the_refit_saw_every_matured_row_and_the_evaluation_model_none_after_valid_from(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = boosted_rows(monkeypatch)
     result = train_on_ledger(ledger)
     evaluation, refit, *cross = seen  # fit_model, then refit_model and its cross-fit
     assert len(cross) == fit.CALIBRATION_BLOCKS - 1
@@ -57,14 +63,7 @@ def test_calibration_never_sees_the_boosters_training_rows(
 ) -> None:
     rows = prepare_training_frame(ledger, ledger.last_date()).reset_index(drop=True)
     encoder = FeatureEncoder([f for f in BY_NAME if f in rows]).fit(rows)
-    seen: list[pd.DataFrame] = []
-    real = fit.boost
-
-    def recorded(rows: pd.DataFrame, *args: object, **kwargs: object) -> object:
-        seen.append(rows)
-        return real(rows, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(fit, "boost", recorded)
+    seen = boosted_rows(monkeypatch)
     oof = cross_fit(rows, encoder, TrainParams(), trees=40, blocks=4)
     blocks = time_blocks(rows, 4)
     assert len(seen) == 3 and len(oof.raw) == sum(len(b) for b in blocks[1:])

@@ -8,7 +8,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from sklearn.metrics import roc_auc_score
 
 from features.ledger.ingest import load_ledger
@@ -61,21 +61,10 @@ def test_the_validation_curve_and_the_stopping_rule_are_lightgbms(ledger: Ledger
     assert early_stopping_round(np.array([3.0, 2.0, 1.0]), 5) == 3  # never stopped: the best
 
 
-@pytest.fixture(scope="module")
-def client():  # type: ignore[no-untyped-def]
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
-
-
 @pytest.mark.slow
-def test_dask_training_matches_in_memory_training(ledger: Ledger, client: Client) -> None:
+def test_dask_training_matches_in_memory_training(ledger: Ledger, dask_client: Client) -> None:
     in_memory = train_on_ledger(ledger)
-    on_dask = train_on_dask(ledger, client)
+    on_dask = train_on_dask(ledger, dask_client)
     assert on_dask.split == in_memory.split and on_dask.counts == in_memory.counts
     assert on_dask.model.info["rows"] == in_memory.model.info["rows"]
     assert on_dask.model.info["window"] == in_memory.model.info["window"]
