@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1128,20 +1129,33 @@ def synth(
     typer.echo(json.dumps(_jsonable(summary), default=str))
 
 
+def _pepper() -> str:
+    """The configured key pepper ("" when none), checked as the service checks it."""
+    from serving.settings import MIN_SECRET_CHARS, PEPPER_ENV
+
+    pepper = os.environ.get(PEPPER_ENV, "")
+    if pepper and len(pepper) < MIN_SECRET_CHARS:
+        raise fail(f"{PEPPER_ENV} must be at least {MIN_SECRET_CHARS} characters")
+    return pepper
+
+
 @app.command("new-key")
 def new_key(
     name: Annotated[str, typer.Option(help="the key's name (who holds it), unique")],
     role: Annotated[str, typer.Option(help="scorer, viewer, collector or admin (see SECURITY.md)")],
 ) -> None:
     """Make a random API key: prints the key once, and the entry to add to PRECOLLECT_API_KEYS
-    (its SHA-256 digest: the key itself is stored nowhere)."""
-    from serving.security import hash_key
+    (its digest under PRECOLLECT_API_KEY_PEPPER when that is set, else its plain SHA-256, for
+    development mode only: the key itself is stored nowhere)."""
+    from serving.security import hash_key, peppered_key
     from serving.security import new_key as make_key
-    from serving.settings import ApiKey
+    from serving.settings import PEPPER_ENV, ApiKey
 
+    pepper = _pepper()
     key = make_key()
+    digest = {"hmac_sha256": peppered_key(key, pepper)} if pepper else {"sha256": hash_key(key)}
     try:
-        entry = ApiKey(name=name, sha256=hash_key(key), role=role)  # type: ignore[arg-type]
+        entry = ApiKey(name=name, role=role, **digest)  # type: ignore[arg-type]
     except ValueError:
         raise fail(
             f"not a valid key entry: name {name!r} (1-64 characters), role {role!r} "
@@ -1149,10 +1163,42 @@ def new_key(
         ) from None
     console.print(f"key (give it to {name}; it is shown once): {key}", highlight=False)
     console.print(
-        f"entry for PRECOLLECT_API_KEYS: {json.dumps(entry.model_dump(mode='json'))}",
+        f"entry for PRECOLLECT_API_KEYS: {json.dumps(entry.model_dump(mode='json', exclude_none=True))}",
         highlight=False,
         soft_wrap=True,
     )
+    if not pepper:
+        console.print(
+            f"[yellow]{PEPPER_ENV} is not set: this plain-SHA-256 entry serves development mode "
+            "only; set the pepper and run precollect pepper-keys before production[/yellow]"
+        )
+
+
+@app.command("pepper-keys")
+def pepper_keys() -> None:
+    """Convert the plain SHA-256 entries of PRECOLLECT_API_KEYS to HMAC digests under
+    PRECOLLECT_API_KEY_PEPPER, and print the new PRECOLLECT_API_KEYS value. The keys themselves
+    are not needed and do not change: their holders go on using them."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from serving.security import peppered_entry
+    from serving.settings import PEPPER_ENV, ApiKey
+
+    pepper = _pepper()
+    if not pepper:
+        raise fail(f"set {PEPPER_ENV} (a random secret of 32+ characters) first")
+    try:
+        keys = TypeAdapter(list[ApiKey]).validate_json(os.environ.get("PRECOLLECT_API_KEYS", "[]"))
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise fail(
+            f"PRECOLLECT_API_KEYS is not a valid key list: {where}: {problem['msg']}"
+        ) from None
+    converted = [peppered_entry(key, pepper) for key in keys]
+    changed = sum(1 for old, new in zip(keys, converted, strict=True) if old != new)
+    console.print(f"{changed} of {len(keys)} keys peppered; set PRECOLLECT_API_KEYS to:")
+    typer.echo(json.dumps([key.model_dump(mode="json", exclude_none=True) for key in converted]))
 
 
 @app.command()

@@ -29,8 +29,27 @@ WORKLIST = READ | {Role.collector}
 
 
 def hash_key(key: str) -> str:
-    """The hex SHA-256 of a key, as stored in the settings."""
+    """The hex SHA-256 of a key (the unpeppered digest, development mode only)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def pepper_digest(sha256_hex: str, pepper: str) -> str:
+    """HMAC-SHA256 under the server's pepper of a key's SHA-256 digest: what ``hmac_sha256``
+    stores. Keyed on the digest, not the key, so a stored ``sha256`` entry is converted without
+    anyone knowing its key (``precollect pepper-keys``)."""
+    return hmac.new(pepper.encode(), bytes.fromhex(sha256_hex), hashlib.sha256).hexdigest()
+
+
+def peppered_key(key: str, pepper: str) -> str:
+    """The ``hmac_sha256`` entry of ``key``."""
+    return pepper_digest(hash_key(key), pepper)
+
+
+def peppered_entry(entry: ApiKey, pepper: str) -> ApiKey:
+    """``entry`` with its digest under ``pepper`` (already peppered entries unchanged)."""
+    if entry.hmac_sha256:
+        return entry
+    return ApiKey(name=entry.name, role=entry.role, hmac_sha256=pepper_digest(entry.digest, pepper))
 
 
 @dataclass(frozen=True)
@@ -96,9 +115,19 @@ class KeyRing:
     """Finds the key matching a presented secret; every stored hash is compared in constant time.
     A client presenting wrong keys too often is throttled (:class:`FailedAttempts`)."""
 
-    def __init__(self, keys: list[ApiKey], attempts: FailedAttempts | None = None) -> None:
-        self.keys = [(k, bytes.fromhex(k.sha256)) for k in keys]
+    def __init__(
+        self, keys: list[ApiKey], attempts: FailedAttempts | None = None, pepper: str = ""
+    ) -> None:
+        # with a pepper, every key is compared by its HMAC (plain entries peppered here)
+        self.pepper = pepper
+        if pepper:
+            keys = [peppered_entry(k, pepper) for k in keys]
+        self.keys = [(k, bytes.fromhex(k.digest)) for k in keys]
         self.attempts = attempts or FailedAttempts(DEFAULT_FAILED_KEYS)
+
+    def _digest(self, presented: str) -> bytes:
+        digest = hash_key(presented)
+        return bytes.fromhex(pepper_digest(digest, self.pepper) if self.pepper else digest)
 
     @property
     def enabled(self) -> bool:
@@ -110,7 +139,7 @@ class KeyRing:
         reveals nothing of the key."""
         for key, _ in self.keys:
             if key.name == name:
-                return hashlib.sha256(f"session|{key.sha256}".encode()).hexdigest()[:16]
+                return hashlib.sha256(f"session|{key.digest}".encode()).hexdigest()[:16]
         return None
 
     def identify(self, presented: str | None, client: str = "") -> Principal | None:
@@ -125,7 +154,7 @@ class KeyRing:
         if len(presented) < MIN_KEY_LENGTH:
             self.attempts.failed(client)
             return None
-        digest = hashlib.sha256(presented.encode()).digest()
+        digest = self._digest(presented)
         found = None
         for key, stored in self.keys:  # no early exit: timing does not reveal which key matched
             if hmac.compare_digest(digest, stored):

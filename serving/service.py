@@ -334,7 +334,11 @@ def build_service(settings: Settings) -> Service:
         store=store,
         view=StoreView(store),
         history=HistoryIndex(ledger),
-        keyring=KeyRing(api.keys, FailedAttempts(api.max_failed_keys)),
+        keyring=KeyRing(
+            api.keys,
+            FailedAttempts(api.max_failed_keys),
+            api.key_pepper.get_secret_value() if api.key_pepper else "",
+        ),
     )
     service.poll_once()
     current = service.champion.current

@@ -28,6 +28,7 @@ from models.registry.promotion import PromotionPolicy
 
 MIN_SECRET_CHARS = 32
 SESSION_SECRET_ENV = "PRECOLLECT_API_SESSION_SECRET"
+PEPPER_ENV = "PRECOLLECT_API_KEY_PEPPER"
 _PLAYBOOK = WorklistConfig()
 _POLICY = PromotionPolicy()
 _LIMITS = Thresholds()
@@ -46,11 +47,29 @@ class Role(StrEnum):
 
 
 class ApiKey(BaseModel):
-    """One API key, known only by the SHA-256 hex digest of its secret."""
+    """One API key, known only by a digest of its secret: ``hmac_sha256``, the HMAC-SHA256 under
+    the server's pepper (``PRECOLLECT_API_KEY_PEPPER``) of the key's SHA-256, or, in
+    development only, the plain ``sha256`` (``precollect pepper-keys`` converts those)."""
 
     name: str = Field(min_length=1, max_length=64)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the key")
     role: Role
+    hmac_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="hex HMAC-SHA256(pepper, SHA-256(key))"
+    )
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the key (unpeppered)"
+    )
+
+    @model_validator(mode="after")
+    def _one_digest(self) -> ApiKey:
+        if (self.hmac_sha256 is None) == (self.sha256 is None):
+            raise ValueError(f"API key {self.name!r} needs exactly one of hmac_sha256 or sha256")
+        return self
+
+    @property
+    def digest(self) -> str:
+        """The stored digest, whichever kind."""
+        return self.hmac_sha256 or self.sha256 or ""
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -76,6 +95,11 @@ class ApiSettings(BaseSettings):
     mapping: Path | None = Field(None, description="mapping file of that ledger")
     session_secret: SecretStr | None = Field(None, description="signs the pages' session cookie")
     session_max_age: int = Field(8 * 3600, ge=60)
+    key_pepper: SecretStr | None = Field(
+        None,
+        description=f"server-side secret the API key digests are keyed with (at least "
+        f"{MIN_SECRET_CHARS} characters; required outside development mode)",
+    )
     max_failed_keys: int = Field(
         20,
         ge=1,
@@ -95,9 +119,21 @@ class ApiSettings(BaseSettings):
         names = [k.name for k in keys]
         if len(set(names)) != len(names):
             raise ValueError("API key names must be unique")
-        if len({k.sha256 for k in keys}) != len(keys):
+        if len({k.digest for k in keys}) != len(keys):
             raise ValueError("two API keys have the same hash")
         return keys
+
+    @model_validator(mode="after")
+    def _pepper_for_peppered_keys(self) -> ApiSettings:
+        pepper = self.key_pepper.get_secret_value() if self.key_pepper else ""
+        if self.key_pepper is not None and len(pepper) < MIN_SECRET_CHARS:
+            raise ValueError(f"{PEPPER_ENV} must be at least {MIN_SECRET_CHARS} characters")
+        peppered = [k.name for k in self.keys if k.hmac_sha256]
+        if peppered and not pepper:
+            raise ValueError(
+                f"API key {peppered[0]!r} is stored as hmac_sha256 but {PEPPER_ENV} is not set"
+            )
+        return self
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> ApiSettings:
@@ -112,6 +148,14 @@ class ApiSettings(BaseSettings):
             raise ValueError(
                 f"PRECOLLECT_API_SESSION_SECRET must be at least {MIN_SECRET_CHARS} characters "
                 "outside development mode"
+            )
+        if self.key_pepper is None:
+            raise ValueError(f"{PEPPER_ENV} must be set outside development mode (see SECURITY.md)")
+        plain = [k.name for k in self.keys if k.sha256]
+        if plain:
+            raise ValueError(
+                f"API key {plain[0]!r} is a plain SHA-256 digest: outside development mode keys "
+                "must be peppered (run precollect pepper-keys)"
             )
         return self
 

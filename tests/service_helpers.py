@@ -25,7 +25,7 @@ from models.registry import registry, tracking
 from models.registry.promotion import Decision
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger
-from serving.security import hash_key
+from serving.security import peppered_key
 from serving.settings import ApiSettings, Settings
 from serving.store.publish import score_and_store
 from serving.store.store import ScoreStore
@@ -39,9 +39,16 @@ KEYS = {
 }
 
 
+PEPPER = "test-pepper-0123456789abcdefghijklmnop"
+"""The services under test compare keys by their HMAC under this pepper, as production does."""
+
+
 def keys_json() -> str:
     return json.dumps(
-        [{"name": f"{role}-1", "sha256": hash_key(key), "role": role} for role, key in KEYS.items()]
+        [
+            {"name": f"{role}-1", "hmac_sha256": peppered_key(key, PEPPER), "role": role}
+            for role, key in KEYS.items()
+        ]
     )
 
 
@@ -72,6 +79,7 @@ class Served:
             PRECOLLECT_HOME=str(self.home),
             PRECOLLECT_DATABASE_URL=self.store_url,
             PRECOLLECT_API_KEYS=keys_json(),
+            PRECOLLECT_API_KEY_PEPPER=PEPPER,
             PRECOLLECT_API_LEDGER=str(self.ledger),
             PRECOLLECT_API_POLL_SECONDS="0.5",
             PRECOLLECT_API_SESSION_SECRET="s" * 40,

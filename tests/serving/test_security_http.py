@@ -418,9 +418,9 @@ def test_logout_and_key_rotation_end_sessions_and_wrong_keys_are_throttled(
 ) -> None:
     import json
 
-    from service_helpers import KEYS
+    from service_helpers import KEYS, PEPPER
 
-    from serving.security import hash_key
+    from serving.security import peppered_key
 
     process, env = own_store
     viewer_key = KEYS["viewer"]
@@ -439,7 +439,7 @@ def test_logout_and_key_rotation_end_sessions_and_wrong_keys_are_throttled(
     rotated = "viewer-key-rotated-0123456789"
     for key in keys:
         if key["role"] == "viewer":
-            key["sha256"] = hash_key(rotated)
+            key["hmac_sha256"] = peppered_key(rotated, PEPPER)
     stop_service(process)
     rotated_env = {
         **env,
