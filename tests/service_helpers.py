@@ -228,6 +228,7 @@ def settings_for(served: Served, **overrides: Any) -> Settings:
     api: dict[str, Any] = {
         "ledger": str(served.ledger),
         "keys": json.loads(keys_json()),
+        "key_pepper": PEPPER,
         "poll_seconds": 3600,
         "max_batch": 50,
         "max_body_bytes": 64 * 1024,
