@@ -191,6 +191,15 @@ class Reason(BaseModel):
     effect: float | None = Field(None, description="probability points")
 
 
+class PayDateReason(BaseModel):
+    reason: str = Field(examples=["late-payment history"])
+    direction: str = Field(examples=["pushes the date later"])
+    text: str = Field(examples=["paid 40% of invoices late in the last 90 days"])
+    effect: float | None = Field(
+        None, description="days it moves the expected pay date (positive: later)"
+    )
+
+
 class ScoredInvoice(BaseModel):
     invoice_id: str
     customer_id: str
@@ -231,6 +240,10 @@ class PayDate(BaseModel):
     p_paid_60d_after_due: float
     p_paid_90d_after_due: float
     p_unpaid_180d_after_due: float = Field(description="write-off risk")
+    reasons: list[PayDateReason] = Field(
+        default_factory=list,
+        description="why the expected pay date falls where it does, largest first, in days",
+    )
 
 
 class StoredInvoice(BaseModel):

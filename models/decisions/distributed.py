@@ -84,11 +84,15 @@ def gather_batches(
 
     first = scored[0]
     accounts = _concat([b.accounts for b in scored])
-    pay_dates = forecast = None
+    pay_dates = pay_date_reasons = forecast = None
     parts = [part for _, part in results if part is not None]
     if parts:
         dates = [b.pay_dates for b in scored if b.pay_dates is not None]
         pay_dates = in_ledger_order(_concat(dates))
+        why = _concat([b.pay_date_reasons for b in scored if b.pay_date_reasons is not None])
+        pay_date_reasons = _ordered(
+            why, invoice_position.get_indexer(why["key"]), why["rank"].to_numpy()
+        )
         forecast = summarise_forecast(add_forecast_parts(parts), as_of).weekly
     return ScoredBatch(
         as_of=first.as_of,
@@ -98,6 +102,7 @@ def gather_batches(
         reasons=_reasons_in_order(_concat([b.reasons for b in scored]), invoice_position),
         p_base=first.p_base,
         pay_dates=pay_dates,
+        pay_date_reasons=pay_date_reasons,
         forecast=forecast,
     )
 

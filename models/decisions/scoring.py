@@ -25,6 +25,7 @@ from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.model import LatePaymentModel
+from models.paydates.explain import pay_date_reasons
 from models.paydates.forecast import ForecastParts, forecast_parts, summarise_forecast
 from models.paydates.hazard import PayDateModel
 from models.paydates.predict import pay_dates
@@ -145,6 +146,9 @@ class ScoredBatch:
     pay_dates: pd.DataFrame | None = None
     """Per invoice (``invoice_id`` first), the pay-date columns (frame ``PayDates``), when a
     pay-date model scored."""
+    pay_date_reasons: pd.DataFrame | None = None
+    """Why each expected pay date falls where it does (long form with ``key`` =
+    ``invoice_id``, effects in days; :func:`models.paydates.explain.pay_date_reasons`)."""
     forecast: pd.DataFrame | None = None
     """The weekly cash-in forecast of these open invoices (frame ``ForecastWeeks``), from the
     same pay-date distributions."""
@@ -231,6 +235,8 @@ def score_ledger_parts(
     dates.insert(0, "invoice_id", rows["invoice_id"].to_numpy())
     dates.insert(1, "customer_id", rows["customer_id"].to_numpy())
     dates.insert(2, "pay_model_version", str(pay_model.info.get("version", "")))
+    why = pay_date_reasons(pay_model, rows)
+    why["key"] = rows["invoice_id"].to_numpy()[why["row"].to_numpy()]
     customers = rows["customer_id"].to_numpy()
     parts = forecast_parts(cdf, open_amounts(rows), customers, seed=seed)
-    return replace(batch, pay_dates=dates), parts
+    return replace(batch, pay_dates=dates, pay_date_reasons=why.drop(columns=["row"])), parts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import string
 from functools import cache
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -65,10 +66,29 @@ def top_reasons(
     return pd.DataFrame(reason_columns(explanation, frame, top))
 
 
+class Attribution(Protocol):
+    """Per-row contributions of features (what ranks and signs a reason) and their effects
+    (what it is worth): the late-payment :class:`Explanation`, or a pay date's days."""
+
+    @property
+    def features(self) -> list[str]: ...
+    @property
+    def contributions(self) -> np.ndarray: ...
+    @property
+    def effects(self) -> np.ndarray: ...
+
+
+RISK_DIRECTIONS = ("raises risk", "lowers risk")
+
+
 def reason_columns(
-    explanation: Explanation, frame: FeatureTable, top: int = TOP_REASONS
+    explanation: Attribution,
+    frame: FeatureTable,
+    top: int = TOP_REASONS,
+    directions: tuple[str, str] = RISK_DIRECTIONS,
 ) -> dict[str, np.ndarray | list[object]]:
-    """:func:`top_reasons` as columns, without the frame (for a few online invoices)."""
+    """:func:`top_reasons` as columns, without the frame (for a few online invoices);
+    ``directions``: the words for a positive and a negative contribution."""
     names, members = _group_members(tuple(explanation.features))
     contrib = explanation.contributions
     g_contrib = np.column_stack([contrib[:, m].sum(axis=1) for m in members])
@@ -100,7 +120,7 @@ def reason_columns(
         "contribution": contribution,
         "effect": g_effect[rows, chosen],
         "reason": np.array([GROUPS.get(g, g) for g in names], dtype=object)[chosen],
-        "direction": np.where(contribution > 0, "raises risk", "lowers risk"),
+        "direction": np.where(contribution > 0, *directions),
         "value": values,
         "text": texts,
     }

@@ -9,6 +9,7 @@ time would need xgboost; quantile models cannot take censored rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,22 +111,28 @@ class PayDateModel:
 
     def cdf(self, frame: FeatureTable) -> np.ndarray:
         """P(paid by each of :data:`EDGES` days after the as-of date), one row per invoice."""
-        n = row_count(frame)
-        bins = len(EDGES) - 1
-        matrix = self.encoder.transform(frame)
-        until_due = np.asarray(frame["days_until_due"], dtype="float64")
-        hazards = np.empty((n, bins))
         from models.training.fit import threads_for
 
+        n, bins = row_count(frame), len(EDGES) - 1
+        hazards = np.empty((n, bins))
         threads = threads_for(n)  # one thread for a request's few invoices, all for a batch
-        for a in range(0, n, CHUNK):
-            b = min(a + CHUNK, n)
-            rows = np.repeat(np.arange(a, b), bins)
-            k = np.tile(np.arange(bins), b - a)
-            block = _with_bins(matrix[rows], until_due[rows], k)
+        for a, b, block in bin_rows(self, frame):
             predicted = self.booster.predict(block, num_threads=threads)
             hazards[a:b] = np.asarray(predicted).reshape(b - a, bins)
         return cdf_from_hazards(hazards)
+
+
+def bin_rows(model: PayDateModel, frame: FeatureTable) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The booster's rows for ``frame``, :data:`CHUNK` invoices at a time: ``(a, b, block)``
+    with one row per invoice ``a..b-1`` and bin, bins varying fastest."""
+    bins = len(EDGES) - 1
+    matrix = model.encoder.transform(frame)
+    until_due = np.asarray(frame["days_until_due"], dtype="float64")
+    for a in range(0, row_count(frame), CHUNK):
+        b = min(a + CHUNK, row_count(frame))
+        rows = np.repeat(np.arange(a, b), bins)
+        k = np.tile(np.arange(bins), b - a)
+        yield a, b, _with_bins(matrix[rows], until_due[rows], k)
 
 
 def hazard_dataset(

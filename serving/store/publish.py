@@ -115,13 +115,18 @@ def rebuild_worklist(
 
 
 def scores_file(batch: ScoredBatch) -> pd.DataFrame:
-    """The scored invoices as written by ``--out``: every column, reasons as JSON."""
+    """The scored invoices as written by ``--out``: every column, reasons as JSON (the pay
+    date's in ``pay_date_reasons``, effects in days)."""
     invoice_reasons = batch.reasons[batch.reasons["level"] == "invoice"]
     frame = batch.invoices[columns(ScoredInvoices)]
+    frame = codec.with_reason_lists(frame, "invoice_id", invoice_reasons)
     if batch.pay_dates is not None:
         dates = batch.pay_dates.drop(columns=["customer_id"])
+        if batch.pay_date_reasons is not None:
+            why = codec.reason_lists(batch.pay_date_reasons)
+            dates = dates.assign(pay_date_reasons=dates["invoice_id"].map(why))
         frame = frame.merge(dates, on="invoice_id", how="left", validate="one_to_one")
-    return codec.with_reason_lists(frame, "invoice_id", invoice_reasons)
+    return frame
 
 
 def write_frame(frame: pd.DataFrame, out: Path) -> None:

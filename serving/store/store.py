@@ -333,6 +333,7 @@ class ScoreStore:
             p_base=batch.p_base,
             progress=progress,
             pay_dates=batch.pay_dates,
+            pay_date_reasons=batch.pay_date_reasons,
             forecast=batch.forecast,
         )
 
@@ -347,10 +348,12 @@ class ScoreStore:
         p_base: float,
         progress: Progress | None = None,
         pay_dates: pd.DataFrame | None = None,
+        pay_date_reasons: pd.DataFrame | None = None,
         forecast: pd.DataFrame | None = None,
     ) -> None:
         """Replace the batch ``(as_of, model_version)`` in one transaction: its scores, reasons
-        and, when a pay-date model scored it, pay dates and cash forecast."""
+        and, when a pay-date model scored it, pay dates (with their reasons, long form keyed by
+        ``invoice_id``) and cash forecast."""
         key = {"as_of": pd.Timestamp(as_of).date(), "model_version": str(model_version)}
         frames = {
             tables.invoice_scores: codec.with_reason_lists(
@@ -362,7 +365,11 @@ class ScoreStore:
             tables.reasons: reasons.assign(value=codec.texts_or_none(reasons["value"])),
         }
         if pay_dates is not None:
-            frames[tables.pay_dates] = pay_dates
+            frames[tables.pay_dates] = (
+                pay_dates
+                if pay_date_reasons is None
+                else codec.with_reason_lists(pay_dates, "invoice_id", pay_date_reasons)
+            )
         if forecast is not None:
             frames[tables.forecast_weeks] = forecast
         with self.engine.begin() as connection:
@@ -436,7 +443,9 @@ class ScoreStore:
         )
         with self.engine.connect() as connection:
             row = connection.execute(query).mappings().first()
-        return dict(row) if row else None
+        if row is None:
+            return None
+        return {**row, "reasons": codec.decode_reasons(row["reasons"])}
 
     def forecast(self, as_of: pd.Timestamp | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
         """The weekly cash-in forecast of the latest batch that has one (on ``as_of`` if

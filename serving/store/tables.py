@@ -109,6 +109,7 @@ pay_dates = sa.Table(
     metadata,
     *_batch_key(),
     *columns_from(PayDates, primary_key=("invoice_id",)),
+    sa.Column("reasons", sa.Text),
     sa.Index("ix_pay_dates_customer_id", "customer_id"),
 )
 

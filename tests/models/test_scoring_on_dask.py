@@ -71,11 +71,13 @@ def sorted_by(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
 def assert_rows_equal(distributed: ScoredBatch, in_memory: ScoredBatch) -> None:
     """Every row of every frame equal, whichever way it is sorted (and in the same order)."""
     assert distributed.pay_dates is not None and in_memory.pay_dates is not None
+    assert distributed.pay_date_reasons is not None and in_memory.pay_date_reasons is not None
     pairs = [
         (distributed.invoices, in_memory.invoices, ("invoice_id",)),
         (distributed.accounts, in_memory.accounts, ("customer_id",)),
         (distributed.reasons, in_memory.reasons, ("level", "key", "rank")),
         (distributed.pay_dates, in_memory.pay_dates, ("invoice_id",)),
+        (distributed.pay_date_reasons, in_memory.pay_date_reasons, ("key", "rank")),
     ]
     for got, want, keys in pairs:
         pd.testing.assert_frame_equal(sorted_by(got, *keys), sorted_by(want, *keys), rtol=1e-12)

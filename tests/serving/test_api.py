@@ -84,6 +84,12 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     pay = found["pay_dates"]  # from the pay-date model that scored the same batch
     assert pay["pay_model_version"] == "1" and pay["pay_date_p10"] <= pay["pay_date_p90"]
     assert pay["pay_date_p10"] > found["as_of"] and 0 <= pay["p_unpaid_180d_after_due"] <= 1
+    # and why the date falls where it does, in days, largest first
+    why = pay["reasons"]
+    assert why and {"reason", "direction", "text", "effect"} == set(why[0])
+    assert {r["direction"] for r in why} <= {"pushes the date later", "brings the date forward"}
+    sizes = [abs(r["effect"]) for r in why]
+    assert sizes == sorted(sizes, reverse=True)
 
 
 def test_the_stored_cash_forecast_with_what_has_come_in_since(

@@ -16,7 +16,7 @@ from models.decisions.playbook import WorklistConfig
 from models.paydates.fit import fit_pay_dates_on_ledger
 from models.paydates.predict import PAY_DATE_COLUMNS
 from models.training.train import TrainingResult, train_on_ledger
-from serving.store.publish import score_and_store
+from serving.store.publish import score_and_store, scores_file
 from serving.store.store import ScoreStore
 
 
@@ -64,6 +64,13 @@ def test_pay_dates_and_the_forecast_are_stored_with_their_batch(
     assert (pd.to_datetime(dates["pay_date_p10"]).dropna() > as_of).all()
     one = store.pay_date(ids[0], as_of, "1")
     assert one is not None and one["customer_id"] == published.batch.invoices["customer_id"][0]
+    why = published.batch.pay_date_reasons
+    assert why is not None
+    mine = why[why["key"] == ids[0]].sort_values("rank")
+    assert [r["text"] for r in one["reasons"]] == mine["text"].tolist()
+    assert [r["effect"] for r in one["reasons"]] == pytest.approx(mine["effect"].tolist())
+    out = scores_file(published.batch)  # --out: the pay date's reasons beside the score's
+    assert out["pay_date_reasons"].notna().mean() > 0.9 and out["reasons"].notna().mean() > 0.9
     # a batch scored without a pay-date model stores none, and the forecast stays the last one
     earlier = as_of - pd.Timedelta(days=7)
     score_and_store(ledger, earlier, trained.model, "1", store, WorklistConfig())

@@ -1,0 +1,96 @@
+"""Pay-date reasons in days: exact per-bin TreeSHAP carried to the expected pay date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import scoring_set
+from features.ledger.ingest import load_ledger
+from models.paydates.distribution import EDGES, cdf_from_hazards, mean_days
+from models.paydates.explain import (
+    DUE_FEATURE,
+    EARLIER,
+    LATER,
+    explain_days,
+    mean_days_and_gradient,
+    pay_date_reasons,
+)
+from models.paydates.fit import fit_pay_dates_on_ledger
+from models.paydates.hazard import PayDateModel
+
+BINS = len(EDGES) - 1
+
+
+def test_expected_days_match_the_distribution_and_the_gradient_its_finite_differences() -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(-1.5, 2.0, size=(40, BINS))
+    logits[0] = -40.0  # almost nothing paid within the horizon
+    logits[1, 3] = 35.0  # certainly paid in the fourth week if not before
+    expected, gradient = mean_days_and_gradient(logits)
+    hazards = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(expected, mean_days(cdf_from_hazards(hazards)), rtol=1e-9)
+    step = 1e-6
+    for k in range(BINS):
+        up, down = logits.copy(), logits.copy()
+        up[:, k] += step
+        down[:, k] -= step
+        numeric = (mean_days_and_gradient(up)[0] - mean_days_and_gradient(down)[0]) / (2 * step)
+        np.testing.assert_allclose(gradient[:, k], numeric, rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_synthetic: Path) -> tuple[PayDateModel, pd.DataFrame]:
+    ledger = load_ledger(small_synthetic)
+    cutoff = pd.Timestamp(ledger.invoices["issue_date"].quantile(0.8)).normalize()
+    return fit_pay_dates_on_ledger(ledger, cutoff), scoring_set(ledger, cutoff)
+
+
+def test_days_add_up_to_the_expected_pay_date_less_the_reference(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    model, features = fitted
+    found = explain_days(model, features)
+    cdf = model.cdf(features)
+    known = np.isfinite(found.expected_days)
+    assert known.mean() > 0.9
+    # the expected days explained are the model's own (the widening moves only the interval)
+    np.testing.assert_allclose(found.expected_days[known], mean_days(cdf)[known], rtol=1e-6)
+    total = found.contributions.sum(axis=1)
+    np.testing.assert_allclose(
+        total[known], (found.expected_days - found.base_days)[known], atol=1e-8
+    )
+    assert (found.contributions[~known] == 0).all()
+    # the invoices differ, so the reasons do: not one constant shift
+    assert np.abs(total[known]).max() > 1.0 and np.std(total[known]) > 0.5
+
+
+def test_days_until_due_carries_the_bins_days_past_due(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    model, features = fitted
+    found = explain_days(model, features)
+    due = found.features.index(DUE_FEATURE)
+    # an invoice not yet due is paid later the later it falls due: its days until due take a
+    # share of the date that grows with them (overdue ones are another matter: long overdue
+    # invoices stay unpaid)
+    until = features["days_until_due"].to_numpy("float64")
+    ahead = until >= 0
+    assert ahead.sum() > 30
+    assert np.corrcoef(found.contributions[ahead, due], until[ahead])[0, 1] > 0.5
+
+
+def test_reasons_name_directions_in_days_largest_first(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    model, features = fitted
+    reasons = pay_date_reasons(model, features, top=3)
+    assert set(reasons["direction"]) <= {LATER, EARLIER} and len(set(reasons["direction"])) == 2
+    assert (reasons["direction"].eq(LATER) == (reasons["effect"] > 0)).all()
+    assert reasons.groupby("row")["rank"].max().max() <= 3
+    size = reasons.assign(size=reasons["effect"].abs()).groupby("row")["size"]
+    assert (size.apply(lambda s: bool((np.diff(s.to_numpy()) <= 1e-12).all()))).all()
+    assert reasons["text"].map(lambda t: isinstance(t, str) and len(t) > 5).all()
