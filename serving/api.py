@@ -34,7 +34,7 @@ from serving.schemas import (
     Worklist,
 )
 from serving.store.store import OUTSIDE_THE_STORE, ContactConflict
-from serving.views import account_record
+from serving.views import account_pay_rows, account_record
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing or invalid API key"},
@@ -137,7 +137,11 @@ async def account(customer_id: PathId, service: ServiceDep, _: Reader) -> Respon
     found = await run_in_threadpool(service.store.latest_score, "account", customer_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this account")
-    return json_bytes(orjson.dumps(account_record(found)))
+    stored = await run_in_threadpool(
+        service.store.customer_pay_dates, customer_id, found["as_of"], str(found["model_version"])
+    )
+    pay = account_pay_rows(*stored).get(customer_id)
+    return json_bytes(orjson.dumps(account_record(found, pay)))
 
 
 @v1.post(

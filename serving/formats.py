@@ -41,11 +41,18 @@ def moment(value: Any) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M")
 
 
+def day(value: Any) -> str:
+    """``2025-06-30``: a date; nothing when there is none (e.g. no payment expected)."""
+    return "" if _missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
 def words(value: Any) -> str:
     """A code such as ``dispute_resolution`` as words: ``dispute resolution``."""
     return "" if _missing(value) else str(value).replace("_", " ")
 
 
 def add_filters(env: jinja2.Environment) -> jinja2.Environment:
-    env.filters.update(money=money, count=count, pct=pct, text=text, moment=moment, words=words)
+    env.filters.update(
+        money=money, count=count, pct=pct, text=text, moment=moment, words=words, day=day
+    )
     return env

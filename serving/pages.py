@@ -31,6 +31,8 @@ from serving.security import (
     session_principal,
 )
 from serving.service import ModelUnavailable
+from serving.store import codec
+from serving.views import account_pay_rows
 
 if TYPE_CHECKING:
     from serving.store.store import ScoreStore
@@ -213,6 +215,25 @@ def _promise_words(contacts: pd.DataFrame, ledger: Ledger) -> pd.Series:
     return words
 
 
+def _main_pay_reason(stored: object) -> str | None:
+    """The largest reason of a stored pay date, with the days it moves the date."""
+    reasons = codec.decode_reasons(stored)
+    if not reasons or reasons[0].get("effect") is None:
+        return None
+    return f"{reasons[0]['text']} ({reasons[0]['effect']:+.0f} days)"
+
+
+def _with_pay_dates(invoices: pd.DataFrame, pay_dates: pd.DataFrame) -> pd.DataFrame:
+    """The account's invoices with their pay dates and the main reason for each date."""
+    if not len(pay_dates):
+        return invoices.assign(expected_pay_date=None, pay_date_p10=None, pay_date_p90=None)
+    first = [_main_pay_reason(text) for text in pay_dates["reasons"]]
+    columns = ["invoice_id", "expected_pay_date", "pay_date_p10", "pay_date_p90"]
+    return invoices.merge(
+        pay_dates[columns].assign(pay_reason=first), on="invoice_id", how="left", validate="1:1"
+    )
+
+
 @router.get("/accounts/{customer_id}")
 def account(customer_id: PathId, request: Request, service: ServiceDep) -> Response:
     """One account: risk, reasons in words, waterfall chart, open invoices, contacts."""
@@ -233,6 +254,9 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
     invoices = view.invoices[view.invoices["customer_id"] == customer_id].sort_values(
         "amount_at_risk", ascending=False
     )
+    stored_pay, _ = service.store.customer_pay_dates(customer_id, view.as_of, view.model_version)
+    pay = account_pay_rows(stored_pay, invoices).get(customer_id)
+    invoices = _with_pay_dates(invoices, stored_pay)
     contacts = service.store.contacts(customer_id=customer_id)
     contacts = contacts.assign(promise=_promise_words(contacts, service.history.ledger))
     lead = invoices.iloc[0]["invoice_id"] if len(invoices) else None
@@ -246,6 +270,7 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
         who=who,
         view=view,
         account=row,
+        pay=pay,
         reasons=reasons.to_dict("records"),
         chart=chart,
         invoices=invoices.to_dict("records"),

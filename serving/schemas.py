@@ -260,6 +260,23 @@ class StoredInvoice(BaseModel):
     pay_dates: PayDate | None = Field(None, description="none when no pay-date model scored it")
 
 
+class AccountPayDates(BaseModel):
+    """When an account's open invoices will be paid, from their pay dates."""
+
+    pay_model_version: str
+    next_pay_date_p50: date | None = Field(None, description="the earliest median pay date")
+    expected_pay_date: date | None = Field(
+        None, description="mean expected pay date, weighted by open amount"
+    )
+    last_pay_date_p90: date | None = Field(None, description="the latest P90 of its invoices")
+    expected_paid_30d_after_due: float = Field(
+        description="open amount expected within 30 days of each invoice's due date"
+    )
+    expected_unpaid_180d_after_due: float = Field(
+        description="open amount at risk of write-off: still unpaid 180 days after due"
+    )
+
+
 class StoredAccount(BaseModel):
     customer_id: str
     as_of: date
@@ -276,6 +293,9 @@ class StoredAccount(BaseModel):
         None, examples=["occasional"], description="payment behaviour; none in older batches"
     )
     reasons: list[Reason]
+    pay_dates: AccountPayDates | None = Field(
+        None, description="none when no pay-date model scored the batch"
+    )
 
 
 class WorklistItem(BaseModel):

@@ -15,6 +15,7 @@ import orjson
 import pandas as pd
 
 from models.decisions.frames import AccountScores, columns
+from models.paydates.accounts import ACCOUNT_PAY_FIELDS, account_pay_dates
 from serving.store import codec
 from serving.store.store import ScoreStore
 
@@ -23,7 +24,7 @@ ACCOUNT_FIELDS = tuple(columns(AccountScores))
 
 
 def _plain(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
@@ -32,15 +33,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def account_record(row: dict[str, Any]) -> dict[str, Any]:
+def account_record(row: dict[str, Any], pay: dict[str, Any] | None = None) -> dict[str, Any]:
     """A stored account row as the API's ``StoredAccount``; ``reasons`` as stored (JSON) or
-    already decoded."""
+    already decoded; ``pay``: its row of :func:`models.paydates.accounts.account_pay_dates`."""
     out = {name: _plain(row.get(name)) for name in ACCOUNT_FIELDS}
     out["model_version"] = str(out["model_version"])
     out["open_invoices"] = int(out["open_invoices"] or 0)
     stored = row.get("reasons")
     out["reasons"] = stored if isinstance(stored, list) else codec.decode_reasons(stored)
+    out["pay_dates"] = None if pay is None else {k: _plain(pay.get(k)) for k in ACCOUNT_PAY_FIELDS}
     return out
+
+
+def account_pay_rows(pay_dates: pd.DataFrame | None, invoices: pd.DataFrame) -> dict[str, dict]:
+    """Each account's pay-date summary by customer id; empty without stored pay dates."""
+    if pay_dates is None or not len(pay_dates):
+        return {}
+    summary = account_pay_dates(pay_dates, invoices)
+    return {str(k): v for k, v in summary.to_dict("index").items()}
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,11 @@ class BatchView:
             treatment=accounts["customer_id"].map(treatment).fillna("none"),
             segment=accounts["customer_id"].map(segment.set_index("customer_id")["segment"]),
         )
+        pay = account_pay_rows(frames.get("pay_dates"), invoices)
         responses = {
-            str(row["customer_id"]): orjson.dumps(account_record(row))
+            str(row["customer_id"]): orjson.dumps(
+                account_record(row, pay.get(str(row["customer_id"])))
+            )
             for row in accounts.to_dict("records")
         }
         return cls(

@@ -76,6 +76,11 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     assert body["as_of"] == str(served.as_of.date())
     assert body["reasons"] and {"reason", "direction", "text", "effect"} <= set(body["reasons"][0])
     assert body["payer_segment"] in SEGMENTS
+    pay_summary = body["pay_dates"]  # the account's money: when it is expected
+    assert pay_summary["pay_model_version"] == "1"
+    assert 0 <= pay_summary["expected_unpaid_180d_after_due"] <= body["open_amount"] + 1e-6
+    assert pay_summary["next_pay_date_p50"] <= pay_summary["last_pay_date_p90"]
+    assert pay_summary["next_pay_date_p50"] > body["as_of"]
     found = client.get(f"/v1/invoices/{served.invoice_ids[0]}", headers=h).json()
     assert found["invoice_id"] == served.invoice_ids[0] and 0 <= found["p_late"] <= 1
     for path in ("/v1/accounts/NOBODY", "/v1/invoices/NO-SUCH-INVOICE"):

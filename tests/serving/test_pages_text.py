@@ -75,6 +75,20 @@ def test_disputed_invoices_are_marked(pages: TestClient, frames: dict[str, Any])
     assert marked, table[:500]
 
 
+def test_the_account_page_says_when_each_invoice_will_be_paid_and_why(
+    pages: TestClient, frames: dict[str, Any]
+) -> None:
+    pay = frames["pay_dates"].dropna(subset=["expected_pay_date"])
+    row = pay.iloc[0]
+    page = pages.get(f"/pages/accounts/{row['customer_id']}").text
+    table = _cells(page, "invoices")
+    expected = pd.Timestamp(row["expected_pay_date"]).strftime("%Y-%m-%d")
+    assert "expected paid" in table and expected in table
+    assert re.search(r"\([+-]\d+ days\)</td>", table), "no reason for a pay date, in days"
+    assert 'id="expected-pay-date"' in page
+    assert "nan" not in table and "None" not in table and "NaT" not in table
+
+
 def test_all_overdue_accounts_show_their_overdue_facts(
     pages: TestClient, frames: dict[str, Any]
 ) -> None:
