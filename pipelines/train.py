@@ -116,14 +116,14 @@ def evaluate_and_register_pay_dates(
         model, evaluation, name=name, params=params, example=example
     )
     decision = paydates.promote_pay_dates(
-        name, version, run_id, evaluation, ledger=ledger, cutoff=as_of, params=params
+        name, version, run_id, evaluation.figures, ledger=ledger, cutoff=as_of, params=params
     )
     return {
         "model_name": paydates.pay_model_name(name),
         "model_version": version,
         "promoted": decision.promote,
         "promotion_reason": decision.reason,
-        "evaluation": evaluation,
+        "evaluation": evaluation.figures,
         "refit": {k: v for k, v in model.info.items() if k != "params"},
     }
 

@@ -82,6 +82,15 @@ def backtest_at(
 ) -> dict[str, float]:
     """One as-of date's figures: pay-date MAE and interval coverage on the open invoices then
     paid, and weekly collections WAPE, for the model and the naive forecasts."""
+    return backtest_weeks_at(ledger, as_of, history, params)[0]
+
+
+def backtest_weeks_at(
+    ledger: Ledger, as_of: pd.Timestamp, history: History, params: PayParams | None = None
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """:func:`backtest_at`'s figures and the weeks behind them: per week after ``as_of``,
+    ``week_start, actual`` (collected from the invoices open then), the model's ``expected``,
+    ``p10`` and ``p90``, and each naive forecast's collections."""
     as_of = pd.Timestamp(as_of).normalize()
     model = fit_pay_dates_on_ledger(ledger, as_of, params, history=history)
     features = scoring_set(ledger, as_of, history=history)
@@ -119,7 +128,10 @@ def backtest_at(
         actual <= forecast.weekly["p90"].to_numpy()
     )
     figures["band_coverage"] = float(inside.mean())
-    return figures
+    weeks = forecast.weekly[["week_start", "expected", "p10", "p90"]].assign(
+        actual=actual, **{name: w for name, w in predictions.items() if name != "model"}
+    )
+    return figures, weeks
 
 
 def backtest_dates(ledger: Ledger, every_days: int = 30, count: int = 6) -> list[pd.Timestamp]:

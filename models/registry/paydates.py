@@ -4,7 +4,7 @@ promoted on its own out-of-time figures."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import mlflow
@@ -15,9 +15,10 @@ from mlflow.models import infer_signature
 
 from features.build import History
 from features.ledger.ledger import Ledger
-from models.paydates.backtest import backtest_at
+from models.paydates.backtest import backtest_weeks_at
 from models.paydates.distribution import HORIZON
 from models.paydates.hazard import PayDateModel, PayParams
+from models.paydates.plots import backtest_figures, close
 from models.paydates.predict import pay_dates
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import pip_requirements
@@ -77,18 +78,28 @@ def pooled(figures: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class PayEvaluation:
+    """A recipe's out-of-time figures (pooled over dates; empty when the ledger is too short to
+    judge) and, per evaluation date, the weeks behind its forecast figures."""
+
+    figures: dict[str, float]
+    weeks: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict)
+
+
 def evaluate_pay_recipe(
     ledger: Ledger, cutoff: pd.Timestamp, params: PayParams, history: History | None = None
-) -> dict[str, float]:
-    """The recipe fit as known at the latest evaluation dates and judged on what followed,
-    pooled; ``{}`` when the ledger is too short to judge."""
+) -> PayEvaluation:
+    """The recipe fit as known at the latest evaluation dates and judged on what followed."""
     history = history or History.from_ledger(ledger)
     figures: list[dict[str, float]] = []
+    weeks: dict[pd.Timestamp, pd.DataFrame] = {}
     for day in reversed(evaluation_dates(ledger, cutoff)):  # the latest first
-        figures.append(backtest_at(ledger, day, history, params))
+        found, weeks[day] = backtest_weeks_at(ledger, day, history, params)
+        figures.append(found)
         if sum(f["paid_in_horizon"] for f in figures) >= ENOUGH_INVOICES:
             break
-    return pooled(figures)
+    return PayEvaluation(pooled(figures), weeks)
 
 
 def _coverage_error(figures: dict[str, float]) -> float:
@@ -135,7 +146,7 @@ def decide_pay_promotion(mine: dict[str, float], theirs: dict[str, float] | None
 
 def log_pay_dates(
     model: PayDateModel,
-    evaluation: dict[str, float],
+    evaluation: PayEvaluation,
     *,
     name: str,
     params: PayParams,
@@ -149,7 +160,11 @@ def log_pay_dates(
     registered = pay_model_name(name)
     with mlflow.start_run(run_name="pay dates", nested=True) as run:
         mlflow.log_params({f"paydates.{k}": v for k, v in asdict(params).items()})
-        mlflow.log_metrics({f"evaluation.{k}": float(v) for k, v in evaluation.items()})
+        mlflow.log_metrics({f"evaluation.{k}": float(v) for k, v in evaluation.figures.items()})
+        figures = backtest_figures(evaluation.weeks)
+        for path, figure in figures.items():
+            mlflow.log_figure(figure, path)
+        close(figures)
         mlflow.log_metrics(
             {
                 f"refit.{k}": float(v)
@@ -157,7 +172,7 @@ def log_pay_dates(
                 if isinstance(v, int | float) and not isinstance(v, bool)
             }
         )
-        mlflow.log_dict({"evaluation": evaluation, "refit": model.info}, "paydates.json")
+        mlflow.log_dict({"evaluation": evaluation.figures, "refit": model.info}, "paydates.json")
         sample = example[model.features].head(5).reset_index(drop=True)
         sample = sample.assign(as_of=example["as_of"].head(5).to_numpy())
         # the signature describes the columns; no ledger row is logged as an example
@@ -214,7 +229,9 @@ def promote_pay_dates(
         champion, _ = load_pay_model(name, current)
         recipe = PayParams(**champion.info.get("params", {}))
         theirs = (
-            evaluation if recipe == params else evaluate_pay_recipe(ledger, cutoff, recipe, history)
+            evaluation
+            if recipe == params
+            else evaluate_pay_recipe(ledger, cutoff, recipe, history).figures
         )
     decision = decide_pay_promotion(evaluation, theirs)
     return apply_decision(registered, version, decision, run_id, expected_champion=current)

@@ -77,6 +77,12 @@ def test_flow_registers_promotes_and_refuses_an_equal_model(
         assert "not better" in second["pay_dates"]["promotion_reason"]
     from models.registry.paydates import load_pay_model
 
+    # its backtest is logged as plots: the forecast against what came in, per evaluation date
+    assert second["pay_dates"]["evaluation"]["dates"] >= 1
+    pay_run = pay_champion.run_id
+    plots = {a.path for a in client.list_artifacts(pay_run, "plots")}
+    assert len(plots) == second["pay_dates"]["evaluation"]["dates"]
+    assert all(p.startswith("plots/forecast_vs_actual_") for p in plots)
     pay_model, _ = load_pay_model(MODEL_NAME, second["pay_dates"]["model_version"])
     assert pay_model.features == load_model(MODEL_NAME, second["model_version"])[0].features
     _forecast_from_the_cli(small_synthetic, tmp_path, second["pay_dates"]["model_version"])
