@@ -26,6 +26,9 @@ class Feature:
     monotone: int = 0
     absent: str = ""
     """Sentence when the value is 0 or missing (flags, empty history); default: the template."""
+    negative: str = ""
+    """Sentence when the value is negative, formatted with the template's fields negated (a
+    ``days_until_due`` of -8: "8 days past due"); default: the template."""
     needs: str = ""
     """The optional ledger column (``table.column``) or table it is computed from: a ledger
     without it trains a model without this feature, instead of one that reads "not known"."""
@@ -294,6 +297,7 @@ _OTHER_FEATURES: list[Feature] = [
         "days",
         "terms",
         "due in {days_until_due:.0f} days",
+        negative="{days_until_due:.0f} days past due",
     ),
     Feature(
         "paid_share",

@@ -761,7 +761,8 @@ def forecast(
 ) -> None:
     """Cash-in forecast: expected collections per week from the open invoices, with a P10-P90
     band simulated from their pay-date distributions (columns week_start, expected, p10, p50,
-    p90)."""
+    p90, and forecast_dso: the 90-day DSO at the week's end, new invoices issued at the recent
+    pace and settling as recent ones did)."""
     import pandas as pd
 
     from models.paydates.forecast import forecast_open_invoices
@@ -785,25 +786,40 @@ def forecast(
             book, day, model, grace_days=settings().grace_days, weeks=weeks, simulations=simulations
         )
     result = found.forecast
-    write_frame(result.weekly, out)
+    weekly = with_forecast_dso(book, day, result.weekly)
+    write_frame(weekly, out)
     if daily_out is not None:
         write_frame(result.daily, daily_out)
     if pay_dates_out is not None:
         dates = pay_dates(model, found.features, found.cdf)
         keys = found.features[["invoice_id", "customer_id", "as_of", "days_until_due"]]
         write_frame(pd.concat([keys, dates], axis=1), pay_dates_out)
-    print_forecast(result, day, version, len(found.features))
+    print_forecast(result, weekly, day, version, len(found.features))
     console.print(f"written to {out}", highlight=False)
 
 
-def print_forecast(result: Any, day: pd.Timestamp, version: str, invoices: int) -> None:
-    """The weekly forecast as a table, and where the open amount goes."""
+def with_forecast_dso(book: Any, day: pd.Timestamp, weekly: pd.DataFrame) -> pd.DataFrame:
+    """The weekly forecast with ``forecast_dso``: the 90-day DSO at each week's end."""
+    from models.decisions.kpis import forecast_dso
+
+    return weekly.assign(forecast_dso=forecast_dso(book, day, weekly)["dso"].to_numpy())
+
+
+def print_forecast(
+    result: Any, weekly: pd.DataFrame, day: pd.Timestamp, version: str, invoices: int
+) -> None:
+    """The weekly forecast (``weekly``: with its DSO) as a table, and where the open amount
+    goes."""
     table = Table(title=f"cash-in forecast as of {day.date()} (pay-date model v{version})")
-    for column in ("week from", "expected", "p10", "p90"):
+    for column in ("week from", "expected", "p10", "p90", "DSO at its end"):
         table.add_column(column, justify="right")
-    for row in result.weekly.itertuples():
+    for row in weekly.itertuples():
         table.add_row(
-            str(row.week_start.date()), f"{row.expected:,.0f}", f"{row.p10:,.0f}", f"{row.p90:,.0f}"
+            str(row.week_start.date()),
+            f"{row.expected:,.0f}",
+            f"{row.p10:,.0f}",
+            f"{row.p90:,.0f}",
+            f"{row.forecast_dso:.1f}",
         )
     console.print(table)
     weeks = len(result.weekly)

@@ -40,6 +40,7 @@ def run(workdir: Path) -> None:
         print_metrics,
         print_pay_dates,
         print_worklist,
+        with_forecast_dso,
         write_frame,
     )
     from precollect.synth import generate_ledger
@@ -83,8 +84,11 @@ def run(workdir: Path) -> None:
     )
     ledger = load_ledger(clean)
     forecast = forecast_open_invoices(ledger, ledger.default_as_of(), pay_model, weeks=13)
-    write_frame(forecast.forecast.weekly, workdir / "forecast.csv")
-    print_forecast(forecast.forecast, ledger.default_as_of(), pay_version, len(forecast.features))
+    weekly = with_forecast_dso(ledger, ledger.default_as_of(), forecast.forecast.weekly)
+    write_frame(weekly, workdir / "forecast.csv")
+    print_forecast(
+        forecast.forecast, weekly, ledger.default_as_of(), pay_version, len(forecast.features)
+    )
 
     console.rule("[bold]3. score today's open invoices and build the worklist (flow 'score')")
     scored = run_score(

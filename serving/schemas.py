@@ -467,6 +467,11 @@ class ForecastWeek(BaseModel):
     collected: float | None = Field(
         None, description="what these invoices brought in that week, once it has begun"
     )
+    forecast_dso: float | None = Field(
+        None,
+        description="90-day DSO at the week's end: this forecast's collections, with new invoices "
+        "at the recent sales pace settling as recent ones did",
+    )
 
 
 class CashForecast(BaseModel):

@@ -229,6 +229,7 @@ class Service:
     def forecast(self, as_of: date | None = None) -> dict[str, Any] | None:
         """The stored cash-in forecast of the latest batch (on ``as_of`` if given) and what its
         invoices have brought in since, week by week, as the served ledger knows it."""
+        from models.decisions.kpis import forecast_dso
         from models.paydates.backtest import collected_weeks
 
         batch, weeks = self.store.forecast(pd.Timestamp(as_of) if as_of else None)
@@ -242,6 +243,9 @@ class Service:
             else np.full(len(weeks), np.nan)
         )
         weeks = weeks.assign(collected=collected[: len(weeks)])
+        if not ledger.invoices.empty:
+            path = forecast_dso(ledger, pd.Timestamp(batch["as_of"]), weeks)
+            weeks = weeks.assign(forecast_dso=path["dso"].to_numpy())
         return {
             "as_of": batch["as_of"],
             "model_version": str(batch["model_version"]),

@@ -189,3 +189,65 @@ def _part(ledger: Ledger, mask: pd.Series) -> Ledger:
     if payments is not None:
         payments = payments[payments["invoice_id"].isin(invoices["invoice_id"])]
     return Ledger(invoices=invoices, customers=ledger.customers, payments=payments)
+
+
+NEW_INVOICE_YEAR = 365
+"""Days of issue dates from which new invoices' settling pace is read."""
+
+
+def open_share_by_age(ledger: Ledger, as_of: pd.Timestamp, ages: int) -> np.ndarray:
+    """Share of the amount of recent invoices not yet settled ``a`` days after issue, for
+    ``a = 0 .. ages - 1``: invoices issued in the year up to ``as_of - ages`` (so that every age
+    is known by ``as_of``), settled on their ``paid_date`` (a payment dated after ``as_of`` is not
+    known: open at every age up to it). Without such invoices, every share is 1."""
+    as_of = pd.Timestamp(as_of).normalize()
+    last_issue = as_of - pd.Timedelta(days=ages)
+    invoices = ledger.invoices
+    window = (invoices["issue_date"] > last_issue - pd.Timedelta(days=NEW_INVOICE_YEAR)) & (
+        invoices["issue_date"] <= last_issue
+    )
+    chosen = invoices[window]
+    amount = chosen["amount"].to_numpy("float64")
+    if not len(chosen) or amount.sum() <= 0:
+        return np.ones(ages)
+    known = chosen["paid_date"].where(chosen["paid_date"] <= as_of)
+    settled_age = (known - chosen["issue_date"]).dt.days.to_numpy("float64")  # NaN: open at T
+    age = np.arange(ages, dtype="float64")
+    still_open = ~(settled_age[None, :] <= age[:, None])  # a NaN age is never settled
+    return (still_open * amount[None, :]).sum(axis=1) / amount.sum()
+
+
+def forecast_dso(
+    ledger: Ledger, as_of: pd.Timestamp, weekly: pd.DataFrame, days: int = DSO_DAYS
+) -> pd.DataFrame:
+    """DSO at the end of each forecast week, from the cash forecast of the invoices open at
+    ``as_of`` (``weekly``: ``week_start, expected``, one row per week).
+
+    AR at the end of week w = AR(T) - the expected collections of weeks 1..w + the invoices
+    issued since T, at the daily sales pace of the ``days`` before T, each still owing its
+    share by age (:func:`open_share_by_age`). Sales behind the DSO = the sales of the ``days``
+    before that week's end: those known from the ledger, and the pace since T.
+
+    Returns:
+        ``week_end, ar, sales, dso``
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    weeks = len(weekly)
+    curve = _SalesCurve(ledger)
+    pace = curve.between(as_of - pd.Timedelta(days=days), as_of) / days
+    share = open_share_by_age(ledger, as_of, 7 * weeks)
+    elapsed = 7 * np.arange(1, weeks + 1)
+    new_open = pace * np.concatenate([[0.0], np.cumsum(share)])[elapsed]
+    ar = aging(ledger, as_of)["total"] - np.cumsum(weekly["expected"].to_numpy("float64"))
+    ar = np.maximum(ar, 0.0) + new_open
+    ends = [as_of + pd.Timedelta(days=int(d)) for d in elapsed]
+    known = np.array(
+        [
+            curve.between(end - pd.Timedelta(days=days), as_of) if d < days else 0.0
+            for end, d in zip(ends, elapsed, strict=True)
+        ]
+    )
+    sold = known + pace * np.minimum(elapsed, days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dso_w = np.where(sold > 0, ar / sold * days, np.nan)
+    return pd.DataFrame({"week_end": ends, "ar": ar, "sales": sold, "dso": dso_w})

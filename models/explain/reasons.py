@@ -40,10 +40,19 @@ def _sentence(entry: Feature, value: object, fields: dict[str, object]) -> str:
         return entry.absent
     if any(_missing(v) for v in fields.values()):
         return f"{entry.description}: not known yet"
+    template = entry.template
+    if entry.negative and _negative(value):
+        template, fields = entry.negative, {k: -v for k, v in fields.items()}  # type: ignore[operator]
     try:
-        return entry.template.format(**fields)
+        return template.format(**fields)
     except (ValueError, TypeError):
         return f"{entry.description}: {value}"
+
+
+def _negative(value: object) -> bool:
+    return bool(
+        isinstance(value, int | float | np.number) and not isinstance(value, bool) and value < 0
+    )
 
 
 def sentence(feature: str, row: pd.Series) -> str:
@@ -214,11 +223,15 @@ def _feature_sentences(
         done |= unknown
     rest = np.flatnonzero(~done)
     template = _positional(entry.template)
+    negative = _positional(entry.negative) if entry.negative else ""
     columns = [v[rest] for v in fields.values()]
     formatted = []
     for value, *args in zip(own[rest], *columns, strict=True):
         try:
-            formatted.append(template.format(*args))
+            if negative and _negative(value):
+                formatted.append(negative.format(*(-a for a in args)))
+            else:
+                formatted.append(template.format(*args))
         except (ValueError, TypeError):
             formatted.append(f"{entry.description}: {value}")
     out[rest] = formatted

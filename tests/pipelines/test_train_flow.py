@@ -137,8 +137,9 @@ def _forecast_from_the_cli(ledger: Path, home: Path, version: str) -> None:
     result = CliRunner().invoke(app, args, env={"PRECOLLECT_HOME": str(home)})
     assert result.exit_code == 0, result.output
     weekly = pd.read_csv(out)
-    assert list(weekly.columns) == ["week_start", "expected", "p10", "p50", "p90"]
+    assert list(weekly.columns) == ["week_start", "expected", "p10", "p50", "p90", "forecast_dso"]
     assert len(weekly) == 13 and (weekly["p10"] <= weekly["p90"]).all()
+    assert (weekly["forecast_dso"] > 0).all() and "DSO at its end" in result.output
     per_invoice = pd.read_csv(dates, parse_dates=["as_of", "pay_date_p10", "pay_date_p90"])
     assert (per_invoice["pay_date_p10"].dropna() > per_invoice["as_of"].iloc[0]).all()
 

@@ -109,6 +109,7 @@ def test_the_stored_cash_forecast_with_what_has_come_in_since(
     assert 0 < sum(w["expected"] for w in weeks) <= body["open_amount"]
     # scored on the ledger's last day: no week of it has begun, so nothing is "collected" yet
     assert {w["collected"] for w in weeks} == {None}
+    assert all(w["forecast_dso"] is not None and w["forecast_dso"] > 0 for w in weeks)
     missing = client.get("/v1/forecast", params={"as_of": "2001-01-01"}, headers=h)
     assert missing.status_code == 404 and "no stored forecast" in missing.json()["detail"]
 

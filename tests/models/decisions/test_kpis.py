@@ -6,7 +6,16 @@ import pandas as pd
 import pytest
 
 from features.ledger.ledger import Ledger
-from models.decisions.kpis import aging, cei, countback_dso, dso, kpi_trend, owed_at
+from models.decisions.kpis import (
+    aging,
+    cei,
+    countback_dso,
+    dso,
+    forecast_dso,
+    kpi_trend,
+    open_share_by_age,
+    owed_at,
+)
 
 T = pd.Timestamp("2025-03-31")
 
@@ -78,3 +87,42 @@ def test_trend_by_segment_splits_the_portfolio() -> None:
     at_t = trend[trend["as_of"] == T].set_index("group")
     assert at_t.loc["big", "total"] + at_t.loc["small", "total"] == at_t.loc["all", "total"]
     assert list(trend[trend["group"] == "all"]["as_of"]) == [pd.Timestamp("2025-02-28"), T]
+
+
+WEEKLY = pd.DataFrame(
+    {
+        "week_start": pd.date_range(T + pd.Timedelta(days=1), periods=7, freq="7D"),
+        "expected": [500.0, 400.0, 300.0, 200.0, 100.0, 100.0, 100.0],
+    }
+)
+
+
+def test_new_invoices_settle_at_the_pace_of_recent_ones_by_hand() -> None:
+    share = open_share_by_age(_ledger(), T, 49)
+    # issued in the year up to T - 49 days (2025-02-10): A (1000, settled 41 days after issue)
+    # and B (2000, open at T)
+    assert share[:41] == pytest.approx([1.0] * 41)
+    assert share[41:] == pytest.approx([2 / 3] * 8)
+
+
+def test_forecast_dso_by_hand() -> None:
+    got = forecast_dso(_ledger(), T, WEEKLY, days=90)
+    pace = 4300 / 90  # A + B + C + D were issued in the 90 days before T
+    # week 1 ends T + 7: AR 3100 - 500 collected + 7 days of new invoices, all still open;
+    # sales behind it: the 90 days up to T + 7 hold all four invoices and 7 days of pace
+    assert got["ar"][0] == pytest.approx(3100 - 500 + 7 * pace)
+    assert got["sales"][0] == pytest.approx(4300 + 7 * pace)
+    assert got["dso"][0] == pytest.approx((2600 + 7 * pace) / (4300 + 7 * pace) * 90)
+    # week 7 ends T + 49: 1700 collected; new invoices of ages 0..48 still owe 41 days in full
+    # and 8 days at two thirds; the 90 days up to T + 49 begin after 2025-02-18: C + D known
+    new = pace * (41 + 8 * 2 / 3)
+    assert got["ar"][6] == pytest.approx(3100 - 1700 + new)
+    assert got["sales"][6] == pytest.approx(1300 + 49 * pace)
+    assert got["dso"][6] == pytest.approx((1400 + new) / (1300 + 49 * pace) * 90)
+    assert list(got["week_end"]) == [T + pd.Timedelta(days=7 * w) for w in range(1, 8)]
+
+
+def test_forecast_dso_is_point_in_time() -> None:
+    pd.testing.assert_frame_equal(
+        forecast_dso(_ledger(extra=True), T, WEEKLY), forecast_dso(_ledger(), T, WEEKLY)
+    )

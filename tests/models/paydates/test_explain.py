@@ -94,3 +94,20 @@ def test_reasons_name_directions_in_days_largest_first(
     size = reasons.assign(size=reasons["effect"].abs()).groupby("row")["size"]
     assert (size.apply(lambda s: bool((np.diff(s.to_numpy()) <= 1e-12).all()))).all()
     assert reasons["text"].map(lambda t: isinstance(t, str) and len(t) > 5).all()
+
+
+def test_an_overdue_invoice_reads_days_past_due_the_same_on_both_paths(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    from models.explain.reasons import sentence
+
+    model, features = fitted
+    frame = features.reset_index(drop=True)
+    reasons = pay_date_reasons(model, frame)
+    due = reasons[reasons["feature"] == DUE_FEATURE]
+    overdue = due[frame["days_until_due"].to_numpy()[due["row"].to_numpy()] < 0]
+    assert len(overdue) > 0
+    for r in overdue.itertuples():
+        row = frame.iloc[int(r.row)]
+        assert r.text == f"{-row['days_until_due']:.0f} days past due"
+        assert r.text == sentence(DUE_FEATURE, row)  # the one-invoice path says the same
