@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates" / "pages"
 SORTS = {
-    "amount_at_risk": ("amount_at_risk_total", False),
+    "amount_at_risk": ("amount_at_risk", False),
     "risk": ("risk", False),
     "open_amount": ("open_amount", False),
     "customer": ("customer_id", True),
@@ -166,7 +166,7 @@ def accounts(
     if segment:
         frame = frame[frame["segment"] == segment]
     if threshold:
-        frame = frame[frame["amount_at_risk_total"] >= threshold]
+        frame = frame[frame["amount_at_risk"] >= threshold]
     column, ascending = SORTS.get(sort, SORTS["amount_at_risk"])
     frame = frame.sort_values([column, "customer_id"], ascending=[ascending, True])
     options = {

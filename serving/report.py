@@ -43,7 +43,7 @@ def account_cards(
     invoices: pd.DataFrame, accounts: pd.DataFrame, reasons: pd.DataFrame, p_base: float, top: int
 ) -> list[dict[str, object]]:
     """The ``top`` accounts by expected amount at risk, each with reasons, chart and invoices."""
-    chosen = accounts.sort_values("amount_at_risk_total", ascending=False).head(top)
+    chosen = accounts.sort_values("amount_at_risk", ascending=False).head(top)
     account_reasons = reasons[reasons["level"] == "account"]
     cards = []
     for account in chosen.to_dict("records"):

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from features.ledger.schema import KNOWN_CURRENCIES
+from models.decisions.frames import AMOUNT_FIELDS
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 ID_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
@@ -253,8 +254,8 @@ class StoredInvoice(BaseModel):
     model_version: str
     p_late: float
     risk_band: str
-    open_amount: float
-    amount_at_risk: float
+    open_amount: float = Field(description="still owed on the invoice at the as-of date")
+    amount_at_risk: float = Field(description="p_late x open amount (overdue: in full)")
     top_reason: str | None = None
     reasons: list[Reason]
     pay_dates: PayDate | None = Field(None, description="none when no pay-date model scored it")
@@ -283,11 +284,14 @@ class StoredAccount(BaseModel):
     model_version: str
     risk: float | None = Field(None, description="None when every open invoice is overdue")
     risk_band: str
-    open_amount: float
-    overdue_open_amount: float
-    amount_at_risk: float
-    amount_at_risk_total: float
-    open_invoices: int
+    open_amount: float = Field(description=AMOUNT_FIELDS["open_amount"])
+    not_yet_due_amount: float = Field(description=AMOUNT_FIELDS["not_yet_due_amount"])
+    overdue_amount: float = Field(description=AMOUNT_FIELDS["overdue_amount"])
+    amount_at_risk: float = Field(description=AMOUNT_FIELDS["amount_at_risk"])
+    amount_at_risk_not_yet_due: float = Field(
+        description=AMOUNT_FIELDS["amount_at_risk_not_yet_due"]
+    )
+    open_invoices: int = Field(description="its open invoices, overdue or not")
     top_reason: str | None = None
     payer_segment: str | None = Field(
         None, examples=["occasional"], description="payment behaviour; none in older batches"
@@ -323,10 +327,10 @@ class WorklistItem(BaseModel):
     value_reason: str | None = Field(
         None, examples=["EV 41.20 = 62% late × 15% uplift × (...) − 8.00 call"]
     )
-    amount_at_risk: float
+    amount_at_risk: float = Field(description=AMOUNT_FIELDS["amount_at_risk"])
     risk: float | None = None
     risk_band: str | None = None
-    open_amount: float | None = None
+    open_amount: float | None = Field(None, description=AMOUNT_FIELDS["open_amount"])
     top_reason: str | None = None
     contact: bool
     skip_reason: str | None = None

@@ -44,8 +44,9 @@ def fake_batch(n_invoices: int, seed: int) -> dict[str, pd.DataFrame]:
     accounts = accounts.assign(
         risk=accounts["amount_at_risk"] / accounts["open_amount"],
         risk_band="low",
-        overdue_open_amount=0.0,
-        amount_at_risk_total=accounts["amount_at_risk"],
+        not_yet_due_amount=accounts["open_amount"],
+        overdue_amount=0.0,
+        amount_at_risk_not_yet_due=accounts["amount_at_risk"],
         top_reason=f"seed {seed}",
         reasons="[]",
         **{"effect.dispute": 0.01},

@@ -121,7 +121,7 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
         pay_model=pay_model,
     )
     batch = published.batch
-    accounts = batch.accounts.sort_values("amount_at_risk_total", ascending=False)
+    accounts = batch.accounts.sort_values("amount_at_risk", ascending=False)
     return Served(
         home=home,
         store_url=store_url,

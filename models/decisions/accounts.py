@@ -3,7 +3,11 @@
 An account's risk is the mean of its not-yet-due invoices' probabilities weighted by what is
 still owed on each; its effects are the same weighted means of the invoices' effects, so
 ``p_base + sum(effects) == risk`` and the account view can never contradict its invoices.
-Overdue invoices count in full towards the amount at risk.
+
+The amounts mean what they mean for an invoice, summed : ``open_amount``
+is all that is still owed, ``not_yet_due_amount`` and ``overdue_amount`` split it, and
+``amount_at_risk`` is the sum of the invoices' ``p_late x open_amount``, in which an overdue
+invoice counts in full (its ``p_late`` is 1); see ``models.decisions.frames.AMOUNT_FIELDS``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def account_view(explanation: Explanation, customers: np.ndarray, owed: np.ndarray) -> pd.DataFrame:
-    """One row per customer of the explained invoices: risk, amount at risk, grouped effects.
+    """One row per customer of the explained (not-yet-due) invoices: risk, what they owe and
+    its amount at risk, grouped effects.
 
     Args:
         customers, owed: each explained invoice's customer and open amount.
@@ -40,10 +45,10 @@ def account_view(explanation: Explanation, customers: np.ndarray, owed: np.ndarr
     denominator = sums["owed"].where(sums["owed"] > 0)
     accounts = pd.DataFrame(
         {
-            "open_amount": sums["owed"],
+            "not_yet_due_amount": sums["owed"],
             "open_invoices": sums["invoices"],
             "risk": sums["weighted_p"] / denominator,
-            "amount_at_risk": sums["weighted_p"],
+            "amount_at_risk_not_yet_due": sums["weighted_p"],
         }
     )
     return accounts.join(group_sums.div(denominator, axis=0).add_prefix("effect."))
@@ -80,16 +85,23 @@ def account_scores(
     explanation = scores.explanation
     assert explanation is not None, "a batch is always explained"
     accounts = account_view(explanation, customers[ahead], owed[ahead]).reset_index()
-    overdue = pd.Series(owed[scores.overdue]).groupby(customers[scores.overdue]).sum()
+    late = pd.Series(owed[scores.overdue]).groupby(customers[scores.overdue])
+    overdue = pd.DataFrame({"overdue_amount": late.sum(), "overdue_invoices": late.size()})
     accounts = accounts.merge(
-        overdue.rename("overdue_open_amount").rename_axis("customer_id").reset_index(),
-        on="customer_id",
-        how="outer",
+        overdue.rename_axis("customer_id").reset_index(), on="customer_id", how="outer"
     )
     accounts = accounts.fillna(
-        {"overdue_open_amount": 0.0, "open_amount": 0.0, "amount_at_risk": 0.0, "open_invoices": 0}
-    ).astype({"open_invoices": "int64"})
-    accounts["amount_at_risk_total"] = accounts["amount_at_risk"] + accounts["overdue_open_amount"]
+        {
+            "overdue_amount": 0.0,
+            "not_yet_due_amount": 0.0,
+            "amount_at_risk_not_yet_due": 0.0,
+            "open_invoices": 0,
+            "overdue_invoices": 0,
+        }
+    ).astype({"open_invoices": "int64", "overdue_invoices": "int64"})
+    accounts["open_invoices"] += accounts.pop("overdue_invoices")  # every open invoice
+    accounts["open_amount"] = accounts["not_yet_due_amount"] + accounts["overdue_amount"]
+    accounts["amount_at_risk"] = accounts["amount_at_risk_not_yet_due"] + accounts["overdue_amount"]
     accounts["risk_band"] = np.where(
         accounts["risk"].notna(), risk_band(accounts["risk"].fillna(0).to_numpy()), OVERDUE
     )

@@ -50,6 +50,17 @@ class ScoredInvoices(Frame):
     top_reason: Series[str] = pa.Field(nullable=True)
 
 
+AMOUNT_FIELDS = {
+    "open_amount": "still owed on all its open invoices, overdue or not",
+    "not_yet_due_amount": "still owed on its invoices not yet due",
+    "overdue_amount": "still owed on its invoices past their due date",
+    "amount_at_risk": "expected amount paid late: p_late x open amount over its invoices, "
+    "an overdue invoice in full",
+    "amount_at_risk_not_yet_due": "the part of amount_at_risk on invoices not yet due",
+}
+"""Every amount of an account, defined once (the frames, the API schema and the README use it)."""
+
+
 class AccountScores(Frame):
     """One row per account with open invoices; ``effect.<group>`` per business reason group."""
 
@@ -58,11 +69,16 @@ class AccountScores(Frame):
     model_version: Series[str] = pa.Field(str_length={"max_value": 32})
     risk: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     risk_band: Series[str] = pa.Field(isin=[*BANDS, OVERDUE], str_length=SHORT)
-    open_amount: Series[float]
-    overdue_open_amount: Series[float]
-    amount_at_risk: Series[float]
-    amount_at_risk_total: Series[float]
-    open_invoices: Series[int]
+    open_amount: Series[float] = pa.Field(ge=0, description=AMOUNT_FIELDS["open_amount"])
+    not_yet_due_amount: Series[float] = pa.Field(
+        ge=0, description=AMOUNT_FIELDS["not_yet_due_amount"]
+    )
+    overdue_amount: Series[float] = pa.Field(ge=0, description=AMOUNT_FIELDS["overdue_amount"])
+    amount_at_risk: Series[float] = pa.Field(ge=0, description=AMOUNT_FIELDS["amount_at_risk"])
+    amount_at_risk_not_yet_due: Series[float] = pa.Field(
+        ge=0, description=AMOUNT_FIELDS["amount_at_risk_not_yet_due"]
+    )
+    open_invoices: Series[int] = pa.Field(ge=0, description="its open invoices, overdue or not")
     top_reason: Series[str] = pa.Field(nullable=True)
     payer_segment: Series[str] = pa.Field(
         nullable=True,
@@ -133,10 +149,10 @@ class WorklistRows(Frame):
     )
     expected_value: Series[float] = pa.Field(nullable=True, description="pre-due contact EV")
     value_reason: Series[str] = pa.Field(nullable=True, description="the EV's formula in words")
-    amount_at_risk: Series[float]
+    amount_at_risk: Series[float] = pa.Field(description=AMOUNT_FIELDS["amount_at_risk"])
     risk: Series[float] = pa.Field(nullable=True)
     risk_band: Series[str] = pa.Field(nullable=True, str_length=SHORT)
-    open_amount: Series[float] = pa.Field(nullable=True)
+    open_amount: Series[float] = pa.Field(nullable=True, description=AMOUNT_FIELDS["open_amount"])
     top_reason: Series[str] = pa.Field(nullable=True)
     contact: Series[bool]
     skip_reason: Series[str] = pa.Field(nullable=True)

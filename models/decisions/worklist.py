@@ -84,12 +84,10 @@ def account_facts(
         "risk",
         "risk_band",
         "open_amount",
-        "overdue_open_amount",
-        "amount_at_risk_total",
+        "amount_at_risk",
         "top_reason",
     ]
     out = accounts[columns].join(facts, on="customer_id")
-    out["open_amount"] = out["open_amount"] + out["overdue_open_amount"]
     segment = accounts.get("payer_segment", pd.Series(None, index=accounts.index))
     out["segment"] = segment.astype(object).where(segment.notna(), None)
     promises = _promise_reasons(broken_promises)
@@ -221,7 +219,7 @@ def build_worklist(
     facts["_automated"] = ~facts["manual"].astype(bool)
     facts["_low"] = facts["risk_band"].eq("low")
     facts["_value"] = facts["expected_value"].where(
-        facts["queue"].eq(PRE_DUE), facts["amount_at_risk_total"]
+        facts["queue"].eq(PRE_DUE), facts["amount_at_risk"]
     )
     facts = facts.sort_values(
         ["_queue", "_automated", "_low", "_value", "customer_id"],
@@ -231,7 +229,6 @@ def build_worklist(
     blocks = contact_blocks(facts["customer_id"], config, contacts, flags, end)
     facts["contact"], facts["skip_reason"] = _allocate(facts, blocks, config)
     facts["rank"] = np.arange(1, len(facts) + 1)
-    facts = facts.rename(columns={"amount_at_risk_total": "amount_at_risk"})
     return facts[list(WORKLIST_COLUMNS)]
 
 

@@ -308,13 +308,13 @@ class ScoreStore:
             settings.store_url, settings.store_connect_timeout, settings.store_statement_timeout
         )
 
-    def migrate(self) -> None:
-        """Create or upgrade the schema to the latest revision (Alembic)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Create or upgrade the schema to the latest revision (Alembic), or to ``revision``."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

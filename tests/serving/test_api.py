@@ -76,6 +76,17 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     assert body["as_of"] == str(served.as_of.date())
     assert body["reasons"] and {"reason", "direction", "text", "effect"} <= set(body["reasons"][0])
     assert body["payer_segment"] in SEGMENTS
+    # one definition per amount: the account, its worklist entry and its invoices agree
+    assert body["open_amount"] == pytest.approx(body["not_yet_due_amount"] + body["overdue_amount"])
+    work = client.get("/v1/worklist", headers=h).json()["items"]
+    assert len(work) >= 5
+    for entry in work[:5]:
+        same = client.get(f"/v1/accounts/{entry['customer_id']}", headers=h).json()
+        assert entry["open_amount"] == pytest.approx(same["open_amount"])
+        assert entry["amount_at_risk"] == pytest.approx(same["amount_at_risk"])
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["StoredAccount"]
+    for name in ("open_amount", "not_yet_due_amount", "overdue_amount", "amount_at_risk"):
+        assert schema["properties"][name].get("description"), name
     pay_summary = body["pay_dates"]  # the account's money: when it is expected
     assert pay_summary["pay_model_version"] == "1"
     assert 0 <= pay_summary["expected_unpaid_180d_after_due"] <= body["open_amount"] + 1e-6

@@ -40,8 +40,7 @@ def _day() -> tuple[Day, Ledger, pd.DataFrame]:
             "risk": [0.9, 0.9],
             "risk_band": ["high", "high"],
             "open_amount": [100_000.0, 200_000.0],
-            "overdue_open_amount": [0.0, 0.0],
-            "amount_at_risk_total": [90_000.0, 180_000.0],
+            "amount_at_risk": [90_000.0, 180_000.0],
             "top_reason": ["r", "r"],
             "payer_segment": ["chronic", "chronic"],
         }

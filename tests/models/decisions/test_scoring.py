@@ -37,7 +37,7 @@ def test_account_view_is_the_invoices_summed_up(trained: TrainingResult) -> None
     mine = (frame["customer_id"] == one).to_numpy()
     expected = (exp.p[mine] * owed[mine]).sum() / owed[mine].sum()
     assert accounts.loc[one, "risk"] == pytest.approx(expected)
-    assert accounts["amount_at_risk"].sum() == pytest.approx((exp.p * owed).sum())
+    assert accounts["amount_at_risk_not_yet_due"].sum() == pytest.approx((exp.p * owed).sum())
 
 
 def test_a_batch_matches_its_frame_models(trained: TrainingResult, ledger: Ledger) -> None:
@@ -46,9 +46,21 @@ def test_a_batch_matches_its_frame_models(trained: TrainingResult, ledger: Ledge
     ScoredInvoices.validate(batch.invoices, lazy=True)
     AccountScores.validate(batch.accounts, lazy=True)
     Reasons.validate(batch.reasons, lazy=True)
-    owed = batch.invoices.groupby("customer_id")["amount_at_risk"].sum()
-    accounts = batch.accounts.set_index("customer_id")["amount_at_risk_total"]
-    np.testing.assert_allclose(accounts.loc[owed.index], owed, rtol=1e-9)
+    # every amount of an account is its invoices' amount summed: one definition per field
+    invoices = batch.invoices.assign(overdue=batch.invoices["risk_band"] == "overdue")
+    by = invoices.groupby("customer_id")
+    accounts = batch.accounts.set_index("customer_id").loc[list(by.groups)]
+    np.testing.assert_allclose(accounts["amount_at_risk"], by["amount_at_risk"].sum(), rtol=1e-9)
+    np.testing.assert_allclose(accounts["open_amount"], by["open_amount"].sum(), rtol=1e-9)
+    overdue = (
+        invoices["open_amount"].where(invoices["overdue"], 0.0).groupby(invoices["customer_id"])
+    )
+    np.testing.assert_allclose(accounts["overdue_amount"], overdue.sum(), rtol=1e-9)
+    np.testing.assert_allclose(
+        accounts["not_yet_due_amount"] + accounts["overdue_amount"], accounts["open_amount"]
+    )
+    assert (accounts["open_invoices"] == by.size()).all()
+    assert (accounts["overdue_amount"] > 0).any() and (accounts["not_yet_due_amount"] > 0).any()
 
 
 def test_frames_and_numpy_columns_score_alike(trained: TrainingResult, ledger: Ledger) -> None:

@@ -38,9 +38,8 @@ def batch() -> tuple[pd.DataFrame, pd.DataFrame]:
             "customer_id": ids,
             "risk": [0.5, None, 0.9, 0.8, 0.4, 0.1, 0.7],
             "risk_band": ["medium", "overdue", "high", "high", "medium", "low", "high"],
-            "open_amount": [1000, 0, 100000, 10000, 1000, 100, 10000],
-            "overdue_open_amount": [0, 9000, 0, 0, 0, 0, 0],
-            "amount_at_risk_total": [500, 9000, 90000, 8000, 400, 10, 7000],
+            "open_amount": [1000, 9000, 100000, 10000, 1000, 100, 10000],
+            "amount_at_risk": [500, 9000, 90000, 8000, 400, 10, 7000],
             "top_reason": ["r"] * 7,
             "payer_segment": ["new", "chronic", "deteriorating", "occasional", "reliable"] * 1
             + ["reliable", "occasional"],

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fake_batches import fake_batch
 
 from serving.store import tables
@@ -367,3 +368,50 @@ def test_texts_come_back_exactly_as_written(store_url: str, marker_in_batch: boo
     stored = stored.loc[invoices["invoice_id"]]
     assert stored["top_reason"].tolist() == awkward
     assert pd.isna(stored["segment"].iloc[0]) and stored["segment"].iloc[1:].tolist() == awkward[1:]
+
+
+def _row(table: sa.Table, **given: object) -> dict[str, object]:
+    """A row of ``table`` with ``given`` values and a plain value in every other required column."""
+    plain = {sa.Float: 0.0, sa.Integer: 0, sa.Date: AS_OF.date(), sa.Boolean: False}
+    row: dict[str, object] = {}
+    for column in table.columns:
+        if column.name in given:
+            row[column.name] = given[column.name]
+        elif not column.nullable:
+            kind = next((v for t, v in plain.items() if isinstance(column.type, t)), "x")
+            row[column.name] = kind
+    return row
+
+
+def test_stored_accounts_keep_their_meaning_through_the_amounts_migration(store_url: str) -> None:
+    """Revision 0009 renames the account amounts to one definition each; stored batches move."""
+    store = ScoreStore(store_url)
+    store.migrate("0008")
+    old = sa.MetaData()
+    accounts = sa.Table("account_scores", old, autoload_with=store.engine)
+    invoices = sa.Table("invoice_scores", old, autoload_with=store.engine)
+    key = {"as_of": AS_OF.date(), "model_version": "1"}
+    with store.engine.begin() as connection:
+        connection.execute(
+            accounts.insert(),
+            _row(
+                accounts,
+                **key,
+                customer_id="C1",
+                open_amount=300.0,  # the not-yet-due part, in the old meaning
+                overdue_open_amount=200.0,
+                amount_at_risk=60.0,
+                amount_at_risk_total=260.0,
+                open_invoices=1,  # the not-yet-due ones only
+            ),
+        )
+        for invoice in ("I1", "I2", "I3"):
+            connection.execute(
+                invoices.insert(), _row(invoices, **key, invoice_id=invoice, customer_id="C1")
+            )
+    store.migrate()
+    stored = store.batch_frames(AS_OF, "1")["account_scores"].iloc[0]
+    assert stored["open_amount"] == 500.0 and stored["not_yet_due_amount"] == 300.0
+    assert stored["overdue_amount"] == 200.0
+    assert stored["amount_at_risk"] == 260.0 and stored["amount_at_risk_not_yet_due"] == 60.0
+    assert stored["open_invoices"] == 3
