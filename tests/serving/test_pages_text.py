@@ -86,6 +86,8 @@ def test_the_account_page_says_when_each_invoice_will_be_paid_and_why(
     assert "expected paid" in table and expected in table
     assert re.search(r"\([+-]\d+ days\)</td>", table), "no reason for a pay date, in days"
     assert 'id="expected-pay-date"' in page
+    segment = frames["account_scores"].set_index("customer_id").loc[row["customer_id"]]
+    assert f"payer segment: {segment['payer_segment']}" in page  # the behavioural segment
     assert "nan" not in table and "None" not in table and "NaT" not in table
 
 
