@@ -137,10 +137,11 @@ async def account(customer_id: PathId, service: ServiceDep, _: Reader) -> Respon
     found = await run_in_threadpool(service.store.latest_score, "account", customer_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored score for this account")
-    stored = await run_in_threadpool(
-        service.store.customer_pay_dates, customer_id, found["as_of"], str(found["model_version"])
-    )
-    pay = account_pay_rows(*stored).get(customer_id)
+    batch = (customer_id, found["as_of"], str(found["model_version"]))
+    rows = service.store.customer_rows
+    pay_dates = await run_in_threadpool(rows, "pay_dates", *batch)
+    invoices = await run_in_threadpool(rows, "invoice_scores", *batch)
+    pay = account_pay_rows(pay_dates, invoices).get(customer_id)
     return json_bytes(orjson.dumps(account_record(found, pay)))
 
 

@@ -254,7 +254,9 @@ def account(customer_id: PathId, request: Request, service: ServiceDep) -> Respo
     invoices = view.invoices[view.invoices["customer_id"] == customer_id].sort_values(
         "amount_at_risk", ascending=False
     )
-    stored_pay, _ = service.store.customer_pay_dates(customer_id, view.as_of, view.model_version)
+    stored_pay = service.store.customer_rows(
+        "pay_dates", customer_id, view.as_of, view.model_version
+    )
     pay = account_pay_rows(stored_pay, invoices).get(customer_id)
     invoices = _with_pay_dates(invoices, stored_pay)
     contacts = service.store.contacts(customer_id=customer_id)

@@ -10,7 +10,7 @@ smooth function of the bins' log-odds, so feature f is credited with
 
 which adds up to ``E(z) - E(base)`` (the path integral of the gradient); the midpoint rule with
 :data:`STEPS` steps leaves a rounding that is then split proportionally, so the days add up
-exactly. The gradient is analytic (see :func:`mean_days_gradient`).
+exactly. The gradient is analytic (see :func:`mean_days_and_gradient`).
 
 The reference ``base_k`` is the booster's expected value plus the bin's own timing
 (``bin_start_days``): a typical invoice in that bin. The bin's days past due is the invoice's

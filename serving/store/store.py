@@ -447,21 +447,18 @@ class ScoreStore:
             return None
         return {**row, "reasons": codec.decode_reasons(row["reasons"])}
 
-    def customer_pay_dates(
-        self, customer_id: str, as_of: object, model_version: str
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One customer's pay dates in one batch, and its scored invoices there."""
-        day, version = pd.Timestamp(as_of).date(), str(model_version)
-        out = []
+    def customer_rows(
+        self, table: str, customer_id: str, as_of: object, model_version: str
+    ) -> pd.DataFrame:
+        """One customer's rows of a batch table (``pay_dates``, ``invoice_scores``, ...)."""
+        found = tables.metadata.tables[table]
+        query = sa.select(found).where(
+            found.c.customer_id == customer_id,
+            found.c.as_of == pd.Timestamp(as_of).date(),
+            found.c.model_version == str(model_version),
+        )
         with self.engine.connect() as connection:
-            for table in (tables.pay_dates, tables.invoice_scores):
-                query = sa.select(table).where(
-                    table.c.customer_id == customer_id,
-                    table.c.as_of == day,
-                    table.c.model_version == version,
-                )
-                out.append(read_frame(connection, query))
-        return out[0], out[1]
+            return read_frame(connection, query)
 
     def forecast(self, as_of: pd.Timestamp | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
         """The weekly cash-in forecast of the latest batch that has one (on ``as_of`` if

@@ -87,6 +87,18 @@ def test_stored_scores_and_404s(client: TestClient, served: Served) -> None:
     schema = client.get("/openapi.json").json()["components"]["schemas"]["StoredAccount"]
     for name in ("open_amount", "not_yet_due_amount", "overdue_amount", "amount_at_risk"):
         assert schema["properties"][name].get("description"), name
+    # the store fallback (no view loaded) answers the same as the cached view
+    from serving.store.store import ScoreStore
+    from serving.views import account_pay_rows, account_record
+
+    store = ScoreStore(served.store_url)
+    found = store.latest_score("account", body["customer_id"])
+    assert found is not None
+    batch = (body["customer_id"], found["as_of"], str(found["model_version"]))
+    pay = account_pay_rows(
+        store.customer_rows("pay_dates", *batch), store.customer_rows("invoice_scores", *batch)
+    ).get(body["customer_id"])
+    assert json.loads(json.dumps(account_record(found, pay), default=str)) == body
     pay_summary = body["pay_dates"]  # the account's money: when it is expected
     assert pay_summary["pay_model_version"] == "1"
     assert 0 <= pay_summary["expected_unpaid_180d_after_due"] <= body["open_amount"] + 1e-6
