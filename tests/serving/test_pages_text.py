@@ -61,7 +61,7 @@ def test_treatments_are_words(pages: TestClient, served: Served) -> None:
     rows = _cells(listing, "accounts") or listing
     assert not re.search(r"<td>[a-z]+_[a-z_]+</td>", rows), "a treatment shown as a code"
     page = pages.get(f"/pages/accounts/{served.account_ids[0]}").text
-    treatment = re.search(r"treatment: ([^<]+)</div>", page)
+    treatment = re.search(r"treatment: ([^<&]+)", page)
     assert treatment is not None and "_" not in treatment.group(1)
 
 

@@ -24,6 +24,8 @@ from models.training.fit import (
 )
 from models.training.train import MODEL_KEY, prepare_training_frame, train_on_ledger
 
+SMALL_LEDGER_AUC_TOLERANCE = 0.01
+
 
 @pytest.fixture(scope="module")
 def ledger(small_synthetic: Path) -> Ledger:
@@ -77,12 +79,18 @@ def test_dask_training_matches_in_memory_training(ledger: Ledger, dask_client: C
         on_dask.test[key].sort_values(key).reset_index(drop=True),
         test.sort_values(key).reset_index(drop=True),
     )
+    # the same recipe, not the same booster: lightgbm.dask trains each worker on the parts it
+    # holds, in an order of its own, and bagging draws from those rows. On this 3,000-invoice
+    # ledger (in memory: test AUC 0.9216) three runs on one cluster grew 208, 163 and 197 trees
+    # (0.9211-0.9217), a fresh clone's run reached 0.9266 and a loaded machine's differed by
+    # 0.0077. The 0.005 is measured where a test window is large enough to resolve it,
+    # at a million invoices (tests/benchmarks/test_end_to_end_benchmark.py: 0.9322 vs 0.9321)
     auc = {r: res.metrics[MODEL_KEY]["roc_auc"] for r, res in (("m", in_memory), ("d", on_dask))}
-    assert abs(auc["m"] - auc["d"]) < 0.005, auc
+    assert abs(auc["m"] - auc["d"]) < SMALL_LEDGER_AUC_TOLERANCE, auc
     # the refit: scored on the same rows, as good and as calibrated
     rows = in_memory.test
     y = rows["late"].astype(int)
     p_memory, p_dask = in_memory.model.predict_proba(rows), on_dask.model.predict_proba(rows)
-    assert abs(roc_auc_score(y, p_memory) - roc_auc_score(y, p_dask)) < 0.005
+    assert abs(roc_auc_score(y, p_memory) - roc_auc_score(y, p_dask)) < SMALL_LEDGER_AUC_TOLERANCE
     assert abs(p_memory.mean() - p_dask.mean()) < 0.02
     assert on_dask.model.info["calibration_rows"] == in_memory.model.info["calibration_rows"]
