@@ -132,8 +132,9 @@ def train(request: TrainRequest) -> dict[str, Any]:
     """Load and validate; evaluate out of time (rolling origin); refit on every matured row;
     log, register under the ledger's name and decide the promotion."""
     settings = Settings()
-    experiment_id = tracking.configure(settings.home)
+    # the ledger first: a command that fails on its input leaves no MLflow store behind
     ledger = load(request.ledger, request.mapping, settings.max_bad_fraction)
+    experiment_id = tracking.configure(settings.home)
     as_of = pd.Timestamp(request.as_of or ledger.default_as_of()).normalize()
     name = request.model_name or settings.model_name or tracking.model_name(ledger.name)
     address = request.dask or settings.dask_address

@@ -107,3 +107,22 @@ def dask_client():  # type: ignore[no-untyped-def]
         Client(cluster) as c,
     ):
         yield c
+
+
+STRAY = ("mlflow.db", "precollect.db", "mlartifacts", "mlruns")
+"""What a command writes into its home: a test that leaves one in the checkout used the default
+home (the working folder) where it meant a temporary one."""
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_into_the_checkout():  # type: ignore[no-untyped-def]
+    def stray() -> dict[str, float]:
+        return {n: (ROOT / n).stat().st_mtime for n in STRAY if (ROOT / n).exists()}
+
+    before = stray()
+    yield
+    written = {n for n, mtime in stray().items() if before.get(n) != mtime}
+    assert not written, (
+        f"{sorted(written)} written into the checkout ({ROOT}) during this test: by it, or by a "
+        "test beside it on another worker (a command run without a temporary PRECOLLECT_HOME)"
+    )

@@ -16,7 +16,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_features_train_and_score_on_a_local_cluster(small_synthetic: Path, tmp_path: Path) -> None:
-    env = {"PRECOLLECT_HOME": str(tmp_path), "PRECOLLECT_DASK_ADDRESS": ""}
+    # its own MLflow store, whatever URI an earlier test's set-up exported
+    env = {
+        "PRECOLLECT_HOME": str(tmp_path),
+        "PRECOLLECT_DASK_ADDRESS": "",
+        "MLFLOW_TRACKING_URI": None,
+    }
     runner = CliRunner()
     ledger = ["--ledger", str(small_synthetic)]
 

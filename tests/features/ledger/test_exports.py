@@ -177,8 +177,12 @@ def test_failed_ingest_writes_nothing_train_could_read(
     fresh = tmp_path / "fresh"
     assert _ingest(["--ledger", str(source), "--out", str(fresh)]).exit_code == 1
     assert not fresh.exists()
-    train = runner.invoke(app, ["train", "--ledger", str(fresh)])
+    home = tmp_path / "home"
+    train = runner.invoke(
+        app, ["train", "--ledger", str(fresh)], env={"PRECOLLECT_HOME": str(home)}
+    )
     assert train.exit_code == 1 and "does not exist" in train.output
+    assert not (home / "mlflow.db").exists()  # nothing created for a command that failed
 
 
 def test_the_mapping_docs_name_every_key() -> None:
