@@ -192,10 +192,10 @@ class Reason(BaseModel):
     effect: float | None = Field(None, description="probability points")
 
 
-class PayDateReason(BaseModel):
-    reason: str = Field(examples=["late-payment history"])
+class PayDateReason(Reason):
+    """A :class:`Reason` for a pay date: its effect is in days."""
+
     direction: str = Field(examples=["pushes the date later"])
-    text: str = Field(examples=["paid 40% of invoices late in the last 90 days"])
     effect: float | None = Field(
         None, description="days it moves the expected pay date (positive: later)"
     )

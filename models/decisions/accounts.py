@@ -4,8 +4,8 @@ An account's risk is the mean of its not-yet-due invoices' probabilities weighte
 still owed on each; its effects are the same weighted means of the invoices' effects, so
 ``p_base + sum(effects) == risk`` and the account view can never contradict its invoices.
 
-The amounts mean what they mean for an invoice, summed : ``open_amount``
-is all that is still owed, ``not_yet_due_amount`` and ``overdue_amount`` split it, and
+The amounts mean what they mean for an invoice, summed: ``open_amount`` is all that is
+still owed, ``not_yet_due_amount`` and ``overdue_amount`` split it, and
 ``amount_at_risk`` is the sum of the invoices' ``p_late x open_amount``, in which an overdue
 invoice counts in full (its ``p_late`` is 1); see ``models.decisions.frames.AMOUNT_FIELDS``.
 """
