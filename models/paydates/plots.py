@@ -43,8 +43,3 @@ def backtest_figures(weeks: dict[pd.Timestamp, pd.DataFrame]) -> dict[str, Figur
         f"plots/forecast_vs_actual_{pd.Timestamp(d).date()}.png": forecast_backtest_figure(d, w)
         for d, w in sorted(weeks.items())
     }
-
-
-def close(figures: dict[str, Figure]) -> None:
-    for figure in figures.values():
-        plt.close(figure)

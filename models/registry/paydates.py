@@ -18,12 +18,12 @@ from features.ledger.ledger import Ledger
 from models.paydates.backtest import backtest_weeks_at
 from models.paydates.distribution import HORIZON
 from models.paydates.hazard import PayDateModel, PayParams
-from models.paydates.plots import backtest_figures, close
+from models.paydates.plots import backtest_figures
 from models.paydates.predict import pay_dates
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import pip_requirements
 from models.registry.promotion import Decision
-from models.registry.registry import alias_version, apply_decision
+from models.registry.registry import alias_version, apply_decision, log_figures
 
 COVERAGE_TOLERANCE = 0.05
 """A challenger's P10-P90 coverage may be this much further from 80 % than the champion's."""
@@ -161,10 +161,7 @@ def log_pay_dates(
     with mlflow.start_run(run_name="pay dates", nested=True) as run:
         mlflow.log_params({f"paydates.{k}": v for k, v in asdict(params).items()})
         mlflow.log_metrics({f"evaluation.{k}": float(v) for k, v in evaluation.figures.items()})
-        figures = backtest_figures(evaluation.weeks)
-        for path, figure in figures.items():
-            mlflow.log_figure(figure, path)
-        close(figures)
+        log_figures(backtest_figures(evaluation.weeks))
         mlflow.log_metrics(
             {
                 f"refit.{k}": float(v)

@@ -7,7 +7,7 @@ import contextlib
 import fcntl
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,15 @@ def synthetic_example(frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
     return pd.DataFrame(out, columns=frame.columns)
 
 
+def log_figures(figures: Mapping[str, Figure]) -> None:
+    """Log figures to the active run as PNGs (by artifact path), and close them."""
+    import matplotlib.pyplot as plt
+
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+        plt.close(figure)
+
+
 def log_training_run(
     result: TrainingResult,
     *,
@@ -144,8 +153,6 @@ def log_training_run(
     Returns:
         (run id, registered model version)
     """
-    import matplotlib.pyplot as plt
-
     run = mlflow.active_run()
     assert run is not None, "call inside mlflow.start_run()"
     result.model.info.update({"ledger": ledger_facts(ledger), "params": asdict(params)})
@@ -187,9 +194,7 @@ def log_training_run(
             **{f"window.{k}": v for k, v in result.split.as_dict().items()},
         }
     )
-    for path, figure in {**training_figures(result), **(extra_figures or {})}.items():
-        mlflow.log_figure(figure, path)
-        plt.close(figure)
+    log_figures({**training_figures(result), **(extra_figures or {})})
     card = model_card(result, name=name, params=params, ledger=ledger_facts(ledger))
     mlflow.log_dict(card, "model_card.json")
     mlflow.log_text(model_card_markdown(card), "model_card.md")
