@@ -25,7 +25,7 @@ from models.encoding import FeatureTable
 from models.explain.effects import Explanation, explain
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.model import LatePaymentModel
-from models.paydates.explain import pay_date_reasons
+from models.paydates.explain import day_reasons, explain_days
 from models.paydates.forecast import ForecastParts, forecast_parts, summarise_forecast
 from models.paydates.hazard import PayDateModel
 from models.paydates.predict import pay_dates
@@ -230,12 +230,13 @@ def score_ledger_parts(
     if pay_model is None:
         return batch, None
     rows = features.reset_index(drop=True)
-    cdf = pay_model.cdf(rows)
+    explained = explain_days(pay_model, rows)  # the distributions and why, in one pass
+    cdf = explained.cdf
     dates = pay_dates(pay_model, rows, cdf)
     dates.insert(0, "invoice_id", rows["invoice_id"].to_numpy())
     dates.insert(1, "customer_id", rows["customer_id"].to_numpy())
     dates.insert(2, "pay_model_version", str(pay_model.info.get("version", "")))
-    why = pay_date_reasons(pay_model, rows)
+    why = day_reasons(explained, rows)
     why["key"] = rows["invoice_id"].to_numpy()[why["row"].to_numpy()]
     customers = rows["customer_id"].to_numpy()
     parts = forecast_parts(cdf, open_amounts(rows), customers, seed=seed)

@@ -30,7 +30,7 @@ from models.encoding import FeatureTable
 from models.explain.effects import probability_effects
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.explain.treeshap import grouped_contrib
-from models.paydates.distribution import EDGES
+from models.paydates.distribution import EDGES, cdf_from_hazards
 from models.paydates.hazard import BIN_FEATURES, PayDateModel, bin_rows
 
 STEPS = 16
@@ -70,6 +70,9 @@ class DayExplanation:
     contributions: np.ndarray  # (n, f) days later (+) or earlier (-)
     expected_days: np.ndarray  # (n,) days after the as-of date; NaN: no payment expected
     base_days: np.ndarray  # (n,) the reference's expected days
+    cdf: np.ndarray
+    """(n, bins + 1): the distribution explained, from the same booster pass
+    (:meth:`PayDateModel.cdf` up to float rounding), so a batch needs no second pass."""
 
     @property
     def effects(self) -> np.ndarray:
@@ -90,6 +93,7 @@ def explain_days(model: PayDateModel, frame: FeatureTable) -> DayExplanation:
     n, bins = row_count(frame), len(EDGES) - 1
     out = np.zeros((n, len(features)))
     expected, reference = np.full(n, np.nan), np.full(n, np.nan)
+    hazards = np.empty((n, bins))
     for a, b, block in bin_rows(model, frame):
         phi = grouped_contrib(model.booster, block).reshape(b - a, bins, width + 1)
         base = phi[:, :, width] + phi[:, :, start]
@@ -101,16 +105,17 @@ def explain_days(model: PayDateModel, frame: FeatureTable) -> DayExplanation:
         for t in (np.arange(STEPS) + 0.5) / STEPS:
             slope += mean_days_and_gradient(base + t * step)[1] / STEPS
         days = np.einsum("ikf,ik->if", delta, slope)
+        hazards[a:b] = expit(base + step)
         expected[a:b] = mean_days_and_gradient(base + step)[0]
         reference[a:b] = mean_days_and_gradient(base)[0]
         out[a:b] = probability_effects(days, expected[a:b] - reference[a:b])
     known = np.isfinite(out).all(axis=1)
     out[~known] = 0.0  # no date to explain
-    return DayExplanation(features, out, expected, reference)
+    return DayExplanation(features, out, expected, reference, cdf_from_hazards(hazards))
 
 
-def pay_date_reasons(
-    model: PayDateModel, frame: FeatureTable, top: int = TOP_REASONS
+def day_reasons(
+    explanation: DayExplanation, frame: FeatureTable, top: int = TOP_REASONS
 ) -> pd.DataFrame:
     """Each row's largest reasons for its expected pay date, one per business group, in days.
 
@@ -118,5 +123,11 @@ def pay_date_reasons(
     feature, value, contribution, effect, direction, text``), ``effect`` in days: positive
     pushes the date later. Rows expected to stay unpaid past the horizon get none.
     """
-    explanation = explain_days(model, frame)
     return pd.DataFrame(reason_columns(explanation, frame, top, directions=(LATER, EARLIER)))
+
+
+def pay_date_reasons(
+    model: PayDateModel, frame: FeatureTable, top: int = TOP_REASONS
+) -> pd.DataFrame:
+    """:func:`day_reasons` of ``frame`` explained by ``model``."""
+    return day_reasons(explain_days(model, frame), frame, top)
