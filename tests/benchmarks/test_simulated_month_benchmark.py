@@ -38,6 +38,8 @@ DAYS = 30
 SHIFT_DAY = 15
 RETRAIN_EVERY = 7
 SEGMENT = "smb"
+RETRAIN_DAYS = [k for k in range(2, DAYS + 1) if (k - 1) % RETRAIN_EVERY == 0]
+"""Days 8, 15, 22 and 29: the weekly retrain, before the morning run."""
 
 
 def _served(ledger: Ledger, as_of: pd.Timestamp) -> LatePaymentModel:
@@ -76,7 +78,7 @@ def test_simulated_month(tmp_path: Path) -> None:
     rows = []
     for k in range(1, DAYS + 1):
         day = START + pd.Timedelta(days=k - 1)
-        if k > 1 and (k - 1) % RETRAIN_EVERY == 0:  # the weekly retrain, before the morning run
+        if k in RETRAIN_DAYS:
             served, trained_on = _served(ledger, day - pd.Timedelta(days=1)), day
         morning = morning_scores(ledger, served, day)
         stored.append(morning)
@@ -93,7 +95,9 @@ def test_simulated_month(tmp_path: Path) -> None:
                 "date": day.date(),
                 "model_trained": trained_on.date(),
                 "auc_served": _auc(morning, late),
-                "auc_frozen": _auc(morning_scores(ledger, frozen, day), late),
+                "auc_frozen": _auc(
+                    morning if served is frozen else morning_scores(ledger, frozen, day), late
+                ),
                 "segment_alert": segment_alert,
                 "alerts": ",".join(kinds),
             }
@@ -104,8 +108,7 @@ def test_simulated_month(tmp_path: Path) -> None:
     before = month[month["day"] < SHIFT_DAY]["auc_frozen"].mean()
     flagged = month[(month["day"] >= SHIFT_DAY) & month["segment_alert"]]["day"]
     first_alert = int(flagged.min()) if len(flagged) else None
-    retrains = [k for k in range(2, DAYS + 1) if (k - 1) % RETRAIN_EVERY == 0]
-    after = [k for k in retrains if first_alert is not None and k > first_alert]
+    after = [k for k in RETRAIN_DAYS if first_alert is not None and k > first_alert]
     print(f"frozen model's AUC before the shift (days 1-{SHIFT_DAY - 1}): {before:.3f}")
     print(f"segment alert first raised on day {first_alert} (shift on day {SHIFT_DAY})")
     for k in after:
