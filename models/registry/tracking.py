@@ -54,9 +54,14 @@ def configure(home: Path) -> str:
     mlflow.set_tracking_uri(uri)  # note: MLflow 3 also exports it as MLFLOW_TRACKING_URI
     mlflow.set_registry_uri(uri)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
-    if experiment is not None:
-        return str(experiment.experiment_id)
-    return str(mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root(uri)))
+    if experiment is None:
+        experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root(uri))
+    else:
+        experiment_id = experiment.experiment_id
+    # a run started without an experiment (a nested run: the pay dates, a tuning trial) would go
+    # to MLflow's "Default" experiment, whose artifacts live in ./mlruns of the working folder
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return str(experiment_id)
 
 
 def git_commit() -> str:

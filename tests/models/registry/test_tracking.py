@@ -26,3 +26,20 @@ def test_local_store_keeps_artifacts_beside_the_database(
 def test_a_tracking_server_chooses_its_own_artifact_root() -> None:
     assert tracking.artifact_root("http://127.0.0.1:5000") is None
     assert tracking.artifact_root("sqlite:////srv/ml/mlflow.db") == "file:///srv/ml/mlartifacts"
+
+
+def test_a_nested_run_stays_in_the_experiment_and_out_of_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset-below")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    working = tmp_path / "working"
+    working.mkdir()
+    monkeypatch.chdir(working)
+    home = tmp_path / "home"
+    experiment_id = tracking.configure(home)
+    with mlflow.start_run(experiment_id=experiment_id), mlflow.start_run(nested=True) as nested:
+        mlflow.log_dict({"figure": 1}, "nested.json")
+    assert nested.info.experiment_id == experiment_id
+    assert nested.info.artifact_uri.startswith((home / "mlartifacts").resolve().as_uri())
+    assert list(working.iterdir()) == []
