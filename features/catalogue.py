@@ -332,6 +332,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "billing channel: {channel}",
         kind="categorical",
+        absent="sending channel not given",
         needs="invoices.channel",
     ),
     Feature(
@@ -341,6 +342,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "billed in {currency}",
         kind="categorical",
+        absent="currency not given",
         needs="invoices.currency",
     ),
     Feature(
@@ -402,6 +404,7 @@ _OTHER_FEATURES: list[Feature] = [
         "profile",
         "a {segment} customer",
         kind="categorical",
+        absent="customer segment not given",
         needs="customers.segment",
     ),
     Feature(
@@ -411,6 +414,7 @@ _OTHER_FEATURES: list[Feature] = [
         "profile",
         "based in {country}",
         kind="categorical",
+        absent="customer country not given",
         needs="customers.country",
     ),
 ]

@@ -15,6 +15,10 @@ from features.build import row_count
 from features.catalogue import describe
 
 MAX_CATEGORIES = 50
+ALWAYS_KNOWN = 0.01
+"""A categorical column that training rows lacked less often than this share was always known in
+training; a row that lacks it is scored as the mix of the training categories (see
+:meth:`FeatureEncoder.mixture`), not as a "not known" value the model never learnt."""
 FeatureTable: TypeAlias = pd.DataFrame | Mapping[str, np.ndarray]
 """Feature rows as a frame, or as numpy columns by name (:meth:`features.build.History.columns`)."""
 
@@ -37,6 +41,9 @@ class FeatureEncoder:
     codes_: dict[str, dict[str, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    shares_: dict[str, tuple[float, ...]] = field(default_factory=dict, init=False, repr=False)
+    """Per categorical column, each category's share of the training rows (``categories_``
+    order); the rest of the rows had no value, or a rarer one."""
 
     @property
     def categorical(self) -> list[str]:
@@ -44,24 +51,62 @@ class FeatureEncoder:
         return [f for f in self.features if f in extra or describe(f).kind == "categorical"]
 
     def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
-        return self.fit_counts(
-            {name: frame[name].astype("string").value_counts() for name in self.categorical}
-        )
+        return self.fit_counts({name: category_counts(frame[name]) for name in self.categorical})
 
     def fit_counts(self, counts: Mapping[str, pd.Series]) -> FeatureEncoder:
         """Learn the categories from each categorical column's value counts (however they were
-        counted: in memory or partition by partition): the ``max_categories`` most frequent,
-        ties by value."""
-        self.categories_ = {}
+        counted: in memory or partition by partition, missing values included as NA): the
+        ``max_categories`` most frequent, ties by value, and their shares of the rows."""
+        self.categories_, self.shares_ = {}, {}
         for name in self.categorical:
             seen = counts[name]
+            known = seen[seen.index.notna()]
             ranked = sorted(
-                zip(seen.index.astype(str), seen.to_numpy(), strict=True),
+                zip(known.index.astype(str), known.to_numpy(), strict=True),
                 key=lambda vc: (-vc[1], vc[0]),
             )
-            self.categories_[name] = sorted(value for value, _ in ranked[: self.max_categories])
+            kept = dict(ranked[: self.max_categories])
+            self.categories_[name] = sorted(kept)
+            total = max(float(seen.sum()), 1.0)
+            self.shares_[name] = tuple(float(kept[v]) / total for v in self.categories_[name])
         self.codes_ = _code_lookups(self.categories_)
         return self
+
+    def always_known(self) -> dict[int, np.ndarray]:
+        """Matrix column -> category shares, for the categorical columns training always knew.
+
+        Models pickled before ``shares_`` existed have none: they keep reading a missing value
+        as the model learnt it."""
+        shares = {n: np.array(s) for n, s in self.__dict__.get("shares_", {}).items()}
+        return {
+            self.features.index(name): share / share.sum()
+            for name, share in shares.items()
+            if share.sum() > 1 - ALWAYS_KNOWN
+        }
+
+    def mixture(self, matrix: np.ndarray) -> Mixture:
+        """The rows to predict so that a value training always knew, absent from a row, does not
+        move its score: such a row becomes one row per training category, each weighted by that
+        category's share (several absent columns: every combination, shares multiplied).
+
+        A prediction of the row is then the weighted sum over its copies
+        (:meth:`Mixture.collapse`); for raw scores and TreeSHAP values (both additive) that is
+        the expected value over the training mix of the absent column."""
+        n = len(matrix)
+        owner, weight = np.arange(n), np.ones(n)
+        for column, shares in self.always_known().items():
+            absent = np.isnan(matrix[:, column])
+            if not absent.any():
+                continue
+            copies = np.repeat(np.flatnonzero(absent), len(shares))
+            mixed = matrix[copies]
+            mixed[:, column] = np.tile(np.arange(len(shares), dtype="float64"), absent.sum())
+            matrix = np.concatenate([matrix[~absent], mixed])
+            weight = np.concatenate(
+                [weight[~absent], weight[copies] * np.tile(shares, absent.sum())]
+            )
+            owner = np.concatenate([owner[~absent], owner[copies]])
+        return Mixture(matrix, owner, weight, n)
 
     def transform(self, frame: FeatureTable) -> np.ndarray:
         """The float matrix in ``features`` order, from a frame or numpy columns by name."""
@@ -97,6 +142,37 @@ class FeatureEncoder:
         if name not in self.categories_ or np.isnan(code):
             return code
         return self.categories_[name][int(code)]
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """Rows to predict (``rows``), each standing for row ``owner`` of the original matrix with
+    ``weight``; a row's weights sum to 1."""
+
+    rows: np.ndarray
+    owner: np.ndarray
+    weight: np.ndarray
+    n: int
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.rows) != self.n
+
+    def collapse(self, values: np.ndarray) -> np.ndarray:
+        """Per original row, the weighted sum of its copies' ``values`` (n,) or (n, k)."""
+        if not self.mixed:
+            out = np.empty_like(values)
+            out[self.owner] = values
+            return out
+        weighted = values * self.weight.reshape(-1, *([1] * (values.ndim - 1)))
+        out = np.zeros((self.n, *values.shape[1:]))
+        np.add.at(out, self.owner, weighted)
+        return out
+
+
+def category_counts(values: pd.Series) -> pd.Series:
+    """A categorical column's value counts as text, with the rows lacking a value (as NA)."""
+    return values.astype("string").value_counts(dropna=False)
 
 
 def _code_lookups(categories: dict[str, list[str]]) -> dict[str, dict[str, int]]:

@@ -30,8 +30,16 @@ class LatePaymentModel:
 
     def raw_score(self, frame: FeatureTable) -> np.ndarray:
         """Log-odds of being late, straight from the booster."""
-        return np.asarray(self.booster.predict(self.encoder.transform(frame), raw_score=True))
+        return raw_scores(self.booster, self.encoder, frame)
 
     def predict_proba(self, frame: FeatureTable) -> np.ndarray:
         """Calibrated probability of being late."""
         return self.calibrator.predict(self.raw_score(frame))
+
+
+def raw_scores(booster: lgb.Booster, encoder: FeatureEncoder, frame: FeatureTable) -> np.ndarray:
+    """The booster's log-odds of each row; a value training always knew, absent from a row, is
+    averaged over the training mix (:meth:`FeatureEncoder.mixture`) instead of read as unknown.
+    Training, evaluation and scoring all score through here."""
+    mix = encoder.mixture(encoder.transform(frame))
+    return mix.collapse(np.asarray(booster.predict(mix.rows, raw_score=True), dtype="float64"))

@@ -76,7 +76,8 @@ def contributions(model: LatePaymentModel, frame: FeatureTable) -> tuple[np.ndar
     if not len(matrix):  # still report the base value for an empty batch
         matrix = np.full((1, len(model.features)), np.nan)
         return np.zeros((0, len(model.features))), float(_contrib(model, matrix)[0, -1])
-    values = _contrib(model, matrix)
+    mix = model.encoder.mixture(matrix)  # as in LatePaymentModel.raw_score: SHAP is additive
+    values = mix.collapse(_contrib(model, mix.rows))
     base = float(values[0, -1])
     return values[:, :-1], base
 

@@ -30,7 +30,8 @@ from distributed import Client
 
 from features.distributed import cluster_buckets, ledger_features_on_dask
 from features.ledger.ledger import Ledger
-from models.encoding import FeatureEncoder
+from models.encoding import FeatureEncoder, category_counts
+from models.model import raw_scores
 from models.training.fit import TrainParams, labels, monotone_constraints, weights
 from models.training.split import fully_matured
 from models.training.train import TrainingResult, train_on_frames
@@ -121,7 +122,9 @@ class DaskEngine:
         return per_day.compute().sort_index().astype("float64")
 
     def category_counts(self, rows: dd.DataFrame, names: list[str]) -> dict[str, pd.Series]:
-        counts = dask.compute(*[rows[name].astype("string").value_counts() for name in names])
+        counts = dask.compute(
+            *[category_counts(rows[name]) for name in names]
+        )  # dask duck-types it
         return dict(zip(names, counts, strict=True))
 
     def boost(
@@ -156,8 +159,7 @@ class DaskEngine:
         self, booster: lgb.Booster, encoder: FeatureEncoder, rows: dd.DataFrame
     ) -> np.ndarray:
         def score(part: pd.DataFrame) -> pd.Series:
-            raw = booster.predict(encoder.transform(part), raw_score=True)
-            return pd.Series(np.asarray(raw, dtype="float64"), index=part.index)
+            return pd.Series(raw_scores(booster, encoder, part), index=part.index)
 
         return rows.map_partitions(score, meta=("raw", "float64")).compute().to_numpy()
 

@@ -14,8 +14,8 @@ import pandas as pd
 
 from features.catalogue import describe
 from models.calibration import choose_calibrator
-from models.encoding import FeatureEncoder
-from models.model import LatePaymentModel
+from models.encoding import FeatureEncoder, category_counts
+from models.model import LatePaymentModel, raw_scores
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class LocalEngine:
         return pd.Series(weights(rows), index=rows["issue_date"]).groupby(level=0).sum()
 
     def category_counts(self, rows: pd.DataFrame, names: list[str]) -> dict[str, pd.Series]:
-        return {name: rows[name].astype("string").value_counts() for name in names}
+        return {name: category_counts(rows[name]) for name in names}
 
     def boost(
         self, rows: pd.DataFrame, encoder: FeatureEncoder, params: TrainParams, rounds: int
@@ -200,7 +200,7 @@ class LocalEngine:
     def raw_scores(
         self, booster: lgb.Booster, encoder: FeatureEncoder, rows: pd.DataFrame
     ) -> np.ndarray:
-        return np.asarray(booster.predict(encoder.transform(rows), raw_score=True))
+        return raw_scores(booster, encoder, rows)
 
     def in_memory(self, rows: pd.DataFrame) -> pd.DataFrame:
         return rows
@@ -342,7 +342,7 @@ def fit_model(
     encoder = fit_encoder(train, features, extra_categorical, engine)
     rounds = choose_rounds(train, valid, encoder, params, engine)
     booster = engine.boost(train, encoder, params, rounds.chosen)
-    raw = np.asarray(booster.predict(encoder.transform(valid), raw_score=True))
+    raw = raw_scores(booster, encoder, valid)
     calibrator, brier = choose_calibrator(
         raw, labels(valid), seed=params.seed, weight=weights(valid)
     )

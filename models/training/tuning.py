@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 import mlflow
-import numpy as np
 import optuna
 import pandas as pd
 from sklearn.metrics import roc_auc_score
@@ -13,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from features.catalogue import feature_names
 from features.ledger.ledger import Ledger
 from models.encoding import FeatureEncoder
+from models.model import raw_scores
 from models.training.fit import TrainParams, boost, early_stopped_rounds, labels, weights
 from models.training.split import check_labels, make_split, split_frame
 from models.training.train import prepare_training_frame, text_columns
@@ -29,7 +29,6 @@ def tune(
     """Search capacity and regularisation by validation ROC-AUC; returns the best parameters."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     encoder = FeatureEncoder(features, extra_categorical=extra_categorical).fit(train)
-    matrix = encoder.transform(valid)
 
     def objective(trial: optuna.Trial) -> float:
         params = replace(
@@ -43,7 +42,7 @@ def tune(
         )
         with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
             rounds = early_stopped_rounds(train, valid, encoder, params)
-            raw = np.asarray(boost(train, encoder, params, rounds).predict(matrix, raw_score=True))
+            raw = raw_scores(boost(train, encoder, params, rounds), encoder, valid)
             auc = float(roc_auc_score(labels(valid), raw, sample_weight=weights(valid)))
             mlflow.log_params({k: v for k, v in asdict(params).items() if k != "snapshots"})
             mlflow.log_metric("valid.roc_auc", auc)
