@@ -25,13 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from features.build import row_count
 from models.encoding import FeatureTable
 from models.explain.effects import probability_effects
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.explain.treeshap import grouped_contrib
 from models.paydates.distribution import EDGES, cdf_from_hazards
-from models.paydates.hazard import BIN_FEATURES, PayDateModel, bin_rows
+from models.paydates.hazard import BIN_FEATURES, PayDateModel, bin_rows, invoice_rows
 
 STEPS = 16
 """Midpoint-rule steps of the path integral (the rounding left is split proportionally)."""
@@ -90,11 +89,12 @@ def explain_days(model: PayDateModel, frame: FeatureTable) -> DayExplanation:
     if due is None:
         features.append(DUE_FEATURE)
         due = len(features) - 1
-    n, bins = row_count(frame), len(EDGES) - 1
+    mix, until_due = invoice_rows(model, frame)  # as PayDateModel.cdf: absent values mixed
+    n, bins = len(mix.rows), len(EDGES) - 1
     out = np.zeros((n, len(features)))
     expected, reference = np.full(n, np.nan), np.full(n, np.nan)
     hazards = np.empty((n, bins))
-    for a, b, block in bin_rows(model, frame):
+    for a, b, block in bin_rows(mix.rows, until_due):
         phi = grouped_contrib(model.booster, block).reshape(b - a, bins, width + 1)
         base = phi[:, :, width] + phi[:, :, start]
         delta = np.zeros((b - a, bins, len(features)))
@@ -111,7 +111,13 @@ def explain_days(model: PayDateModel, frame: FeatureTable) -> DayExplanation:
         out[a:b] = probability_effects(days, expected[a:b] - reference[a:b])
     known = np.isfinite(out).all(axis=1)
     out[~known] = 0.0  # no date to explain
-    return DayExplanation(features, out, expected, reference, cdf_from_hazards(hazards))
+    return DayExplanation(
+        features,
+        mix.collapse(out),
+        mix.collapse(expected),
+        mix.collapse(reference),
+        mix.collapse(cdf_from_hazards(hazards)),
+    )
 
 
 def day_reasons(

@@ -17,8 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.build import row_count
-from models.encoding import FeatureEncoder, FeatureTable
+from models.encoding import FeatureEncoder, FeatureTable, Mixture
 from models.paydates.distribution import EDGES, cdf_from_hazards
 
 BIN_FEATURES = ("bin_start_days", "bin_days_past_due")
@@ -110,26 +109,35 @@ class PayDateModel:
         return [*self.encoder.features, *BIN_FEATURES]
 
     def cdf(self, frame: FeatureTable) -> np.ndarray:
-        """P(paid by each of :data:`EDGES` days after the as-of date), one row per invoice."""
+        """P(paid by each of :data:`EDGES` days after the as-of date), one row per invoice; an
+        always-known value absent from an invoice gives the mixture of its training categories'
+        distributions (:meth:`FeatureEncoder.mixture`)."""
         from models.training.fit import threads_for
 
-        n, bins = row_count(frame), len(EDGES) - 1
-        hazards = np.empty((n, bins))
-        threads = threads_for(n)  # one thread for a request's few invoices, all for a batch
-        for a, b, block in bin_rows(self, frame):
+        mix, until_due = invoice_rows(self, frame)
+        bins = len(EDGES) - 1
+        hazards = np.empty((len(mix.rows), bins))
+        threads = threads_for(len(mix.rows))  # one thread for a request's few invoices
+        for a, b, block in bin_rows(mix.rows, until_due):
             predicted = self.booster.predict(block, num_threads=threads)
             hazards[a:b] = np.asarray(predicted).reshape(b - a, bins)
-        return cdf_from_hazards(hazards)
+        return mix.collapse(cdf_from_hazards(hazards))
 
 
-def bin_rows(model: PayDateModel, frame: FeatureTable) -> Iterator[tuple[int, int, np.ndarray]]:
-    """The booster's rows for ``frame``, :data:`CHUNK` invoices at a time: ``(a, b, block)``
-    with one row per invoice ``a..b-1`` and bin, bins varying fastest."""
+def invoice_rows(model: PayDateModel, frame: FeatureTable) -> tuple[Mixture, np.ndarray]:
+    """The invoice rows the booster sees (:meth:`FeatureEncoder.mixture` of the encoded frame)
+    and each one's days until due."""
+    mix = model.encoder.mixture(model.encoder.transform(frame))
+    return mix, np.asarray(frame["days_until_due"], dtype="float64")[mix.owner]
+
+
+def bin_rows(matrix: np.ndarray, until_due: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The booster's rows for encoded invoice rows (:func:`invoice_rows`), :data:`CHUNK` at a
+    time: ``(a, b, block)`` with one row per invoice row ``a..b-1`` and bin, bins varying
+    fastest."""
     bins = len(EDGES) - 1
-    matrix = model.encoder.transform(frame)
-    until_due = np.asarray(frame["days_until_due"], dtype="float64")
-    for a in range(0, row_count(frame), CHUNK):
-        b = min(a + CHUNK, row_count(frame))
+    for a in range(0, len(matrix), CHUNK):
+        b = min(a + CHUNK, len(matrix))
         rows = np.repeat(np.arange(a, b), bins)
         k = np.tile(np.arange(bins), b - a)
         yield a, b, _with_bins(matrix[rows], until_due[rows], k)

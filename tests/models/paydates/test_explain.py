@@ -112,3 +112,25 @@ def test_an_overdue_invoice_reads_days_past_due_the_same_on_both_paths(
         row = frame.iloc[int(r.row)]
         assert r.text == f"{-row['days_until_due']:.0f} days past due"
         assert r.text == sentence(DUE_FEATURE, row)  # the one-invoice path says the same
+
+
+def test_an_absent_channel_gives_the_mixture_of_the_channels_distributions(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    """As for the late-payment score (tests/models/test_absent_values.py): a pay date does not
+    move because an invoice leaves out a value training always knew."""
+    model, features = fitted
+    encoder = model.encoder
+    assert "channel" in model.features and sum(encoder.shares_["channel"]) > 0.99
+    rows = features.head(20).reset_index(drop=True)
+    shares = dict(zip(encoder.categories_["channel"], encoder.shares_["channel"], strict=True))
+    total = sum(shares.values())
+    each = {c: rows.assign(channel=pd.array([c] * len(rows), dtype="string")) for c in shares}
+    absent = rows.assign(channel=pd.array([None] * len(rows), dtype="string"))
+    mixed = sum(s / total * model.cdf(each[c]) for c, s in shares.items())
+    np.testing.assert_allclose(model.cdf(absent), mixed, rtol=0, atol=1e-12)
+    found = explain_days(model, absent)
+    np.testing.assert_allclose(found.cdf, mixed, rtol=0, atol=1e-12)
+    explained = {c: explain_days(model, each[c]) for c in shares}
+    by_mix = sum(s / total * explained[c].contributions for c, s in shares.items())
+    np.testing.assert_allclose(found.contributions, by_mix, atol=1e-9)
