@@ -17,7 +17,7 @@ help: ## list the targets
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --python $(BIN)/python -q -r requirements.lock
+	$(UV) pip install --python $(BIN)/python -q --compile-bytecode -r requirements.lock
 	$(UV) pip install --python $(BIN)/python -q --no-deps -e .
 	touch $@
 
