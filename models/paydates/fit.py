@@ -175,8 +175,13 @@ def fit_pay_dates_on_ledger(
     features = feature_names(ledger.feature_columns, ledger.present())
     text = text_columns(rows, ledger.feature_columns)
     paid_date = ledger.invoices.set_index("invoice_id")["paid_date"]
+    last_paid = paid_date.max()
 
     def open_at(when: pd.Timestamp) -> pd.DataFrame:
+        if pd.isna(last_paid) or when >= last_paid:
+            # nothing open on that day is ever paid after it: no row to calibrate on (a ledger
+            # trained as of its ingest day, years after its last payment, spent 4 s here)
+            return pd.DataFrame()
         found = scoring_set(ledger, when, grace_days=grace_days, history=history)
         return found.assign(paid_date=paid_date.reindex(found["invoice_id"]).to_numpy())
 
