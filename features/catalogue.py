@@ -32,6 +32,10 @@ class Feature:
     needs: str = ""
     """The optional ledger column (``table.column``) or table it is computed from: a ledger
     without it trains a model without this feature, instead of one that reads "not known"."""
+    seasonal: bool = False
+    """Follows the calendar (month or quarter end, weekday of issue): the share of open
+    invoices it marks moves with the day of the year, not with how customers pay, so the
+    monitor shows its drift but raises no alert on it."""
 
 
 GROUPS: dict[str, str] = {
@@ -352,6 +356,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "issued at month end",
         absent="not issued at month end",
+        seasonal=True,
     ),
     Feature(
         "issue_quarter_end",
@@ -360,6 +365,7 @@ _OTHER_FEATURES: list[Feature] = [
         "billing",
         "issued at quarter end",
         absent="not issued at quarter end",
+        seasonal=True,
     ),
     Feature(
         "issue_weekday",
@@ -367,6 +373,7 @@ _OTHER_FEATURES: list[Feature] = [
         "weekday",
         "billing",
         "issued on weekday {issue_weekday:.0f}",
+        seasonal=True,
     ),
     Feature(
         "tenure_days",

@@ -408,9 +408,11 @@ def monitoring(request: Request, service: ServiceDep) -> Response:
     if drift.get("available"):
         bars = [
             (
-                f["feature"],
+                f"{f['feature']} (calendar)" if f.get("seasonal") else f["feature"],
                 f["psi"],
-                RAISE if f["psi"] >= limits.get("feature_psi", 0.25) else TOTAL,
+                RAISE
+                if f["psi"] >= limits.get("feature_psi", 0.25) and not f.get("seasonal")
+                else TOTAL,
             )
             for f in drift["features"][:PSI_BARS]
         ]

@@ -17,7 +17,7 @@ def alert_list(report: dict[str, Any], limits: Thresholds) -> list[dict[str, Any
     drift = report.get("drift") or {}
     if drift.get("available") and drift.get("rows", 0) >= limits.min_rows:
         for row in drift["features"]:
-            if row["psi"] >= limits.feature_psi:
+            if row["psi"] >= limits.feature_psi and not row.get("seasonal"):
                 alerts.append({"kind": "feature_drift", **row})
         for row in drift["groups"]:
             if row["psi"] >= limits.group_psi:

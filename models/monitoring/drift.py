@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.catalogue import describe
+
 QUANTILES = np.linspace(0, 1, 11)[1:-1]
 FLOOR = 1e-4
 OTHER = "(other)"
@@ -101,20 +103,28 @@ def feature_psi(
     """PSI of every referenced feature in ``frame``, and per reason group.
 
     A group's PSI is the mean of its features' (its worst feature named beside it): the drift of
-    the business reason as a whole, which one feature's noise does not decide alone.
+    the business reason as a whole, which one feature's noise does not decide alone. Calendar
+    features (``seasonal`` in the catalogue) are listed, marked, and left out of their group:
+    their shares move with the day of the year.
 
     Returns:
         (features, largest PSI first; groups, largest mean first)
     """
     rows: list[dict[str, Any]] = [
-        {"feature": name, "group": groups.get(name, "ledger"), "psi": column_psi(ref, frame[name])}
+        {
+            "feature": name,
+            "group": groups.get(name, "ledger"),
+            "psi": column_psi(ref, frame[name]),
+            "seasonal": describe(name).seasonal,
+        }
         for name, ref in references.items()
         if name in frame
     ]
     rows.sort(key=lambda r: -r["psi"])
     by_group: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        by_group.setdefault(row["group"], []).append(row)
+        if not row["seasonal"]:
+            by_group.setdefault(row["group"], []).append(row)
     summary = [
         {
             "group": group,

@@ -61,3 +61,37 @@ def test_column_reference_round_trip_and_groups() -> None:
     assert g["g"]["psi"] == pytest.approx(by_name["x"] / 2)  # mean of its features
     assert g["g"]["worst_feature"] == "x"
     assert g["h"]["psi"] == pytest.approx(0.5 * math.log(2) + (1e-4 - 0.5) * math.log(2e-4))
+
+
+def test_a_calendar_feature_drifts_without_an_alert_or_a_share_of_its_group() -> None:
+    """The simulated month raised feature_drift in its first week, before any shift: the share
+    of open invoices issued at a quarter end moves with the day of the year (PSI 0.32 on day 1,
+    0.88 on day 7). Calendar features are listed and marked, never alerted on."""
+    from models.monitoring.alerts import alert_list
+    from models.monitoring.limits import Thresholds
+
+    rng = np.random.default_rng(0)
+    reference_rows = pd.DataFrame(
+        {"issue_quarter_end": rng.random(2000) < 0.1, "tenure_days": rng.normal(500, 50, 2000)}
+    )
+    today = pd.DataFrame(  # half the open invoices issued at a quarter end, tenure shifted too
+        {"issue_quarter_end": rng.random(500) < 0.5, "tenure_days": rng.normal(700, 50, 500)}
+    )
+    references = {name: describe_column(reference_rows[name]) for name in reference_rows}
+    groups = {"issue_quarter_end": "billing", "tenure_days": "relationship"}
+    features, by_group = feature_psi(references, today, groups)
+    drift = {name["feature"]: name for name in features}
+    assert drift["issue_quarter_end"]["seasonal"] and drift["issue_quarter_end"]["psi"] > 0.25
+    assert not drift["tenure_days"]["seasonal"] and drift["tenure_days"]["psi"] > 0.25
+    assert [g["group"] for g in by_group] == ["relationship"]  # billing had only the calendar
+    report = {
+        "drift": {
+            "available": True,
+            "rows": 500,
+            "features": features,
+            "groups": by_group,
+            "score": {"psi": 0.0},
+        }
+    }
+    alerts = [a for a in alert_list(report, Thresholds()) if a["kind"] == "feature_drift"]
+    assert [a["feature"] for a in alerts] == ["tenure_days"]
