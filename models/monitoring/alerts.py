@@ -18,7 +18,8 @@ def alert_list(report: dict[str, Any], limits: Thresholds) -> list[dict[str, Any
     if drift.get("available") and drift.get("rows", 0) >= limits.min_rows:
         for row in drift["features"]:
             if row["psi"] >= limits.feature_psi and not row.get("seasonal"):
-                alerts.append({"kind": "feature_drift", **row})
+                named = {k: v for k, v in row.items() if k != "seasonal"}
+                alerts.append({"kind": "feature_drift", **named})
         for row in drift["groups"]:
             if row["psi"] >= limits.group_psi:
                 alerts.append({"kind": "group_drift", "group": row["group"], "psi": row["psi"]})

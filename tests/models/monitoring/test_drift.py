@@ -95,3 +95,4 @@ def test_a_calendar_feature_drifts_without_an_alert_or_a_share_of_its_group() ->
     }
     alerts = [a for a in alert_list(report, Thresholds()) if a["kind"] == "feature_drift"]
     assert [a["feature"] for a in alerts] == ["tenure_days"]
+    assert set(alerts[0]) == {"kind", "feature", "group", "psi"}  # what the page lists
