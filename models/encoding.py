@@ -98,14 +98,13 @@ class FeatureEncoder:
             absent = np.isnan(matrix[:, column])
             if not absent.any():
                 continue
-            copies = np.repeat(np.flatnonzero(absent), len(shares))
-            mixed = matrix[copies]
-            mixed[:, column] = np.tile(np.arange(len(shares), dtype="float64"), absent.sum())
-            matrix = np.concatenate([matrix[~absent], mixed])
-            weight = np.concatenate(
-                [weight[~absent], weight[copies] * np.tile(shares, absent.sum())]
-            )
-            owner = np.concatenate([owner[~absent], owner[copies]])
+            copies = np.where(absent, len(shares), 1)  # in place: each row's copies follow it
+            at = np.repeat(np.arange(len(matrix)), copies)
+            matrix, owner, weight = matrix[at], owner[at], weight[at]
+            mixed = absent[at]
+            code = np.arange(len(at)) - np.repeat(np.cumsum(copies) - copies, copies)
+            matrix[mixed, column] = code[mixed]
+            weight[mixed] *= shares[code[mixed]]
         return Mixture(matrix, owner, weight, n)
 
     def transform(self, frame: FeatureTable) -> np.ndarray:
@@ -160,10 +159,8 @@ class Mixture:
 
     def collapse(self, values: np.ndarray) -> np.ndarray:
         """Per original row, the weighted sum of its copies' ``values`` (n,) or (n, k)."""
-        if not self.mixed:
-            out = np.empty_like(values)
-            out[self.owner] = values
-            return out
+        if not self.mixed:  # one row each, in order, weight 1: nothing to collapse
+            return values
         weighted = values * self.weight.reshape(-1, *([1] * (values.ndim - 1)))
         out = np.zeros((self.n, *values.shape[1:]))
         np.add.at(out, self.owner, weighted)
