@@ -18,7 +18,7 @@ def alert_list(report: dict[str, Any], limits: Thresholds) -> list[dict[str, Any
     if drift.get("available") and drift.get("rows", 0) >= limits.min_rows:
         for row in drift["features"]:
             if row["psi"] >= limits.feature_psi and not row.get("seasonal"):
-                named = {k: v for k, v in row.items() if k != "seasonal"}
+                named = {k: row[k] for k in ("feature", "group", "psi")}
                 alerts.append({"kind": "feature_drift", **named})
         for row in drift["groups"]:
             if row["psi"] >= limits.group_psi:

@@ -122,9 +122,8 @@ class DaskEngine:
         return per_day.compute().sort_index().astype("float64")
 
     def category_counts(self, rows: dd.DataFrame, names: list[str]) -> dict[str, pd.Series]:
-        counts = dask.compute(
-            *[category_counts(rows[name]) for name in names]
-        )  # dask duck-types it
+        # category_counts duck-types a Dask series: the counts come back computed, as pandas
+        counts = dask.compute(*[category_counts(rows[name]) for name in names])
         return dict(zip(names, counts, strict=True))
 
     def boost(
