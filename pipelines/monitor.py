@@ -23,7 +23,7 @@ from models.model import LatePaymentModel
 from models.monitoring.limits import Thresholds
 from models.monitoring.monitor import SCORE_COLUMNS, headline, monitor_at
 from models.paydates.hazard import PayDateModel
-from models.registry import registry, tracking
+from models.registry import loading, tracking
 from pipelines.runtime import orchestrated, revealed, say, step
 from pipelines.score import load_model, load_pay_model
 from serving.settings import Settings
@@ -115,7 +115,7 @@ def monitor(request: MonitorRequest) -> dict[str, Any]:
     name = chosen or tracking.model_name(ledger.name)
     alias = request.model_alias or settings.model_alias
     model, version = load_model(settings.home, name, alias)
-    registry.check_ledger(model, ledger, by_name=chosen is None)
+    loading.check_ledger(model, ledger, by_name=chosen is None)
     pay_model = load_pay_model(settings.home, name, alias)
     scores = stored_scores(as_of, limits.cohort_days)
     report = build_report(ledger, as_of, model, scores, pay_model, quarantine, limits)

@@ -23,6 +23,9 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
     "PREFECT_LOGGING_LEVEL": "CRITICAL",
+    # MLflow's own download bars interleave with the command's progress display, and a
+    # service's log holds one per model load
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 P = ParamSpec("P")
 R = TypeVar("R")

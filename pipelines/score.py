@@ -17,7 +17,7 @@ import pandas as pd
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.paydates.hazard import PayDateModel
-from models.registry import paydates, registry, tracking
+from models.registry import loading, paydates, tracking
 from pipelines.cluster import current_client, dask_client
 from pipelines.runtime import orchestrated, step
 from pipelines.tasks import load
@@ -45,7 +45,7 @@ class ScoreRequest:
 @step(retries=2)
 def load_model(home: Path, name: str, alias: str) -> tuple[LatePaymentModel, str]:
     tracking.configure(home)
-    return registry.load_model(name, alias)
+    return loading.load_model(name, alias)
 
 
 @step(retries=2)
@@ -93,7 +93,7 @@ def score(request: ScoreRequest) -> dict[str, Any]:
     chosen = request.model_name or settings.model_name
     name = chosen or tracking.model_name(ledger.name)
     model, version = load_model(settings.home, name, request.model_alias or settings.model_alias)
-    registry.check_ledger(model, ledger, by_name=chosen is None)
+    loading.check_ledger(model, ledger, by_name=chosen is None)
     pay_model = load_pay_model(settings.home, name, request.model_alias or settings.model_alias)
     address = request.dask or settings.dask_address
     with dask_client(address):

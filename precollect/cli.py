@@ -682,7 +682,7 @@ def backtest(
     from rich.progress import Progress
 
     from models.decisions.backtest import backtest_figure, run_backtest
-    from models.registry import registry, tracking
+    from models.registry import loading, tracking
     from models.registry.aliases import CHAMPION
 
     book = load_or_fail(ledger, mapping)
@@ -690,7 +690,7 @@ def backtest(
     assert start is not None and end is not None
     experiment = tracking.configure(settings().home)
     name = settings().model_name or tracking.model_name(book.name)
-    model = registry.load_model(name, CHAMPION)[0] if champion else None
+    model = loading.load_model(name, CHAMPION)[0] if champion else None
     days = (end - start).days + 1
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replaying days", total=days)
@@ -1226,8 +1226,10 @@ def serve(
     """Start the risk-score API and the managers' pages (settings from PRECOLLECT_API_*)."""
     from pydantic import ValidationError
 
+    from pipelines.runtime import use_local_defaults
     from serving.server import OpenDevelopmentError, run
 
+    use_local_defaults()
     try:
         run(host=host, port=port, workers=workers)
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from models.decisions.playbook import WorklistConfig
 from models.decisions.worklist import enforce_contact_rules, read_end
 from models.model import LatePaymentModel
 from models.registry import versions as model_info
-from models.registry.registry import check_ledger
+from models.registry.loading import check_ledger
 from models.registry.tracking import model_name
 from serving.batcher import MicroBatcher
 from serving.champion import Champion, Served

@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from features.ledger.ingest import load_ledger
 from models.decisions.playbook import WorklistConfig
 from models.paydates.fit import fit_pay_dates_on_ledger
-from models.registry import registry, tracking
+from models.registry import loading, registry, tracking
 from models.registry.promotion import Decision
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger
@@ -106,7 +106,7 @@ def build_served(home: Path, ledger_folder: Path, n_versions: int = 2) -> Served
             _, version = registry.log_training_run(result, name=name, params=params, ledger=ledger)
         versions.append(version)
     registry.apply_decision(name, versions[0], Decision(True, "test champion"))
-    model, version = registry.load_model(name, "champion")
+    model, version = loading.load_model(name, "champion")
     as_of = ledger.last_date()
     store_url = f"sqlite:///{home / 'store.db'}"
     pay_model = fit_pay_dates_on_ledger(ledger)

@@ -18,12 +18,12 @@ from features.ledger.ledger import Ledger
 from models.paydates.backtest import backtest_weeks_at
 from models.paydates.distribution import HORIZON
 from models.paydates.hazard import PayDateModel, PayParams
-from models.paydates.plots import backtest_figures
 from models.paydates.predict import pay_dates
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import pip_requirements
+from models.registry.loading import alias_version
 from models.registry.promotion import Decision
-from models.registry.registry import alias_version, apply_decision, log_figures
+from models.registry.registry import apply_decision, log_figures
 
 COVERAGE_TOLERANCE = 0.05
 """A challenger's P10-P90 coverage may be this much further from 80 % than the champion's."""
@@ -157,6 +157,8 @@ def log_pay_dates(
     Returns:
         (run id, registered model version)
     """
+    from models.paydates.plots import backtest_figures  # matplotlib only where figures are drawn
+
     registered = pay_model_name(name)
     with mlflow.start_run(run_name="pay dates", nested=True) as run:
         mlflow.log_params({f"paydates.{k}": v for k, v in asdict(params).items()})

@@ -10,29 +10,29 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
-from matplotlib.figure import Figure
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from features.catalogue import CATALOGUE_VERSION, FEATURES
-from features.ledger.errors import LedgerMismatch
+from features.catalogue import CATALOGUE_VERSION
 from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.monitoring.reference import INFO_KEY, build_reference
 from models.registry.aliases import CHALLENGER, CHAMPION
-from models.registry.artifact import LatePaymentPyfunc, pip_requirements, unwrap
+from models.registry.artifact import LatePaymentPyfunc, pip_requirements
 from models.registry.card import model_card, model_card_markdown
+from models.registry.loading import alias_version, ledger_facts, load_model
 from models.registry.promotion import Decision, PromotionPolicy, decide, floor
 from models.registry.tracking import git_commit, package_versions
-from models.training import plots
 from models.training.fit import TrainParams, weights
 from models.training.metrics import evaluate
 from models.training.train import MODEL_KEY, TrainingResult, evaluate_recipe
+
+if TYPE_CHECKING:  # matplotlib is imported only where figures are drawn
+    from matplotlib.figure import Figure
 
 
 def flat_metrics(metrics: dict[str, dict[str, float]], prefix: str = "test") -> dict[str, float]:
@@ -50,6 +50,7 @@ def training_figures(result: TrainingResult) -> dict[str, Figure]:
         result.model.booster.feature_importance("gain"), index=result.model.features
     )
     from models.explain.figures import shap_figures
+    from models.training import plots
 
     figures: dict[str, Figure] = {
         **shap_figures(result.model, result.test),  # type: ignore[dict-item]
@@ -62,47 +63,6 @@ def training_figures(result: TrainingResult) -> dict[str, Figure]:
     if len(result.folds) > 1:
         figures["plots/rolling_origin.png"] = plots.rolling_figure(result.folds)
     return figures
-
-
-def ledger_facts(ledger: Ledger) -> dict[str, Any]:
-    """What a model remembers of the ledger it was trained on (to refuse another one)."""
-    return {
-        "name": ledger.name,
-        "fingerprint": ledger.fingerprint(),
-        "present": sorted(ledger.present()),
-        "feature_columns": list(ledger.feature_columns),
-    }
-
-
-def check_ledger(model: LatePaymentModel, ledger: Ledger, *, by_name: bool = True) -> None:
-    """Refuse to score ``ledger`` with a model trained on a ledger with other columns (or,
-    with ``by_name``, another name).
-
-    Raises:
-        LedgerMismatch: with a one-line reason.
-    """
-    trained = model.info.get("ledger")
-    if not isinstance(trained, dict):
-        return  # a model from before models remembered their ledger
-    if by_name and trained.get("name") != ledger.name:
-        raise LedgerMismatch(
-            f"the model was trained on ledger {trained.get('name')!r}, not {ledger.name!r}; "
-            "train on this ledger first, or pass --model-name to use that model anyway"
-        )
-    needed = set(trained.get("present", [])) & NEEDED
-    have = set(ledger.present()) & NEEDED
-    extra_needed, extra_have = set(trained.get("feature_columns", [])), set(ledger.feature_columns)
-    if needed != have or extra_needed != extra_have:
-        missing = sorted((needed - have) | (extra_needed - extra_have))
-        more = sorted((have - needed) | (extra_have - extra_needed))
-        raise LedgerMismatch(
-            f"the model was trained on a ledger with other columns (missing here: {missing}, "
-            f"not in the model's ledger: {more}); train on this ledger first"
-        )
-
-
-NEEDED = frozenset(f.needs for f in FEATURES if f.needs)
-"""The optional columns and tables whose presence changes a model's features."""
 
 
 def synthetic_example(frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
@@ -225,29 +185,6 @@ def log_training_run(
         name, version, "test_roc_auc", f"{result.metrics[MODEL_KEY]['roc_auc']:.4f}"
     )
     return run.info.run_id, version
-
-
-def alias_version(
-    name: str, alias: str = CHAMPION, client: MlflowClient | None = None
-) -> str | None:
-    """The version an alias of ``name`` points at, ``None`` when it points nowhere."""
-    client = client or MlflowClient()
-    try:
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
-
-
-def load_model(name: str, alias_or_version: str = CHAMPION) -> tuple[LatePaymentModel, str]:
-    """Load a registered model by alias (``champion``) or version number."""
-    if alias_or_version.isdigit():
-        version = alias_or_version
-    else:
-        found = alias_version(name, alias_or_version)
-        if found is None:
-            raise MlflowException(f"no model {name!r} with alias {alias_or_version!r}")
-        version = found
-    return unwrap(mlflow.pyfunc.load_model(f"models:/{name}/{version}")), version
 
 
 def fair_comparison(

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from features.catalogue import describe
 from models.model import LatePaymentModel
-from models.registry.registry import load_model
+from models.registry.loading import load_model
 from models.registry.tracking import tracking_uri
 
 

@@ -38,7 +38,7 @@ from service_helpers import (
 
 from features.build import History
 from features.ledger.ingest import load_ledger
-from models.registry.registry import load_model
+from models.registry.loading import load_model
 from models.registry.tracking import tracking_uri
 
 pytestmark = pytest.mark.benchmark

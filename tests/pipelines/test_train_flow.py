@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from features.ledger.ingest import load_ledger
-from models.registry.registry import load_model
+from models.registry.loading import load_model
 from models.registry.tracking import model_name
 from models.training.fit import TrainParams
 from models.training.train import train_on_ledger

@@ -32,7 +32,7 @@ def monitored(served: Served) -> dict:
 
     from features.ledger.ingest import load_ledger
     from models.decisions.scoring import score_ledger
-    from models.registry import registry, tracking
+    from models.registry import loading, tracking
     from pipelines.monitor import MonitorRequest, monitor
     from serving.store.store import ScoreStore
 
@@ -41,7 +41,7 @@ def monitored(served: Served) -> dict:
         patch.setenv("PRECOLLECT_HOME", str(served.home))
         patch.setenv("PRECOLLECT_DATABASE_URL", served.store_url)
         tracking.configure(served.home)
-        model, version = registry.load_model(served.model_name, "champion")
+        model, version = loading.load_model(served.model_name, "champion")
         ledger = load_ledger(served.ledger)
         store = ScoreStore(served.store_url)
         for days in (60, 45, 30, 15):

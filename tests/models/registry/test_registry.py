@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from features.ledger.errors import LedgerMismatch
 from features.ledger.ledger import Ledger
-from models.registry import registry, tracking
+from models.registry import loading, registry, tracking
 from models.registry.promotion import Decision
 
 
@@ -42,17 +42,17 @@ def _ledger(name: str, **columns: object) -> Ledger:
 def test_a_model_refuses_another_ledger(trained: object) -> None:
     model = dataclasses.replace(trained.model)  # type: ignore[attr-defined]
     own = _ledger("acme", channel=["paper", "electronic"])
-    model.info = {**model.info, "ledger": registry.ledger_facts(own)}
-    registry.check_ledger(model, own)
+    model.info = {**model.info, "ledger": loading.ledger_facts(own)}
+    loading.check_ledger(model, own)
     with pytest.raises(LedgerMismatch, match="trained on ledger 'acme', not 'other'"):
-        registry.check_ledger(model, dataclasses.replace(own, name="other"))
-    registry.check_ledger(model, dataclasses.replace(own, name="other"), by_name=False)
+        loading.check_ledger(model, dataclasses.replace(own, name="other"))
+    loading.check_ledger(model, dataclasses.replace(own, name="other"), by_name=False)
     without_channel = _ledger("acme")
     with pytest.raises(LedgerMismatch, match=r"missing here: \['invoices.channel'\]"):
-        registry.check_ledger(model, without_channel)
+        loading.check_ledger(model, without_channel)
     with_dispute = _ledger("acme", channel=["paper", "paper"], disputed=[True, False])
     with pytest.raises(LedgerMismatch, match="not in the model's ledger"):
-        registry.check_ledger(model, with_dispute)
+        loading.check_ledger(model, with_dispute)
 
 
 @pytest.fixture
@@ -75,12 +75,12 @@ def test_a_promotion_against_a_stale_champion_is_refused(
 ) -> None:
     name, (v1, v2, v3) = two_versions
     first = registry.apply_decision(name, v1, Decision(True, "first"), expected_champion=None)
-    assert first.promote and registry.alias_version(name) == v1
+    assert first.promote and loading.alias_version(name) == v1
     # v2 and v3 were both evaluated against v1; v3 decides after v2 moved the alias
     assert registry.apply_decision(name, v2, Decision(True, "b"), expected_champion=v1).promote
     late = registry.apply_decision(name, v3, Decision(True, "c"), expected_champion=v1)
     assert not late.promote and "moved to version" in late.reason
-    assert registry.alias_version(name) == v2
+    assert loading.alias_version(name) == v2
     tags = MlflowClient().get_model_version(name, v3).tags
     assert tags["promotion_decision"] == "kept as challenger"
 
@@ -104,7 +104,7 @@ def test_two_parallel_promotions_leave_one_champion(two_versions: tuple[str, lis
         thread.join()
     assert sorted(outcomes.values()) == [False, True]
     winner = next(v for v, won in outcomes.items() if won)
-    assert registry.alias_version(name) == winner
+    assert loading.alias_version(name) == winner
 
 
 def test_the_input_example_has_the_columns_and_dtypes_but_no_ledger_row() -> None:
