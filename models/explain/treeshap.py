@@ -104,22 +104,56 @@ def _tree_lookup(model_cuts: FeatureCuts, tree_cuts: FeatureCuts) -> np.ndarray:
     return np.concatenate([below, [k, k + 1, k + 2]]).astype(np.int64)
 
 
-def grouped_contrib(booster: lgb.Booster, matrix: np.ndarray) -> np.ndarray:
-    """Exactly ``booster.predict(matrix, pred_contrib=True)`` (n, f + 1), computed per group."""
-    n, width = matrix.shape
+def grouped_contrib(
+    booster: lgb.Booster, matrix: np.ndarray, tails: np.ndarray | None = None
+) -> np.ndarray:
+    """Exactly ``booster.predict(rows, pred_contrib=True)`` (one row per row, f + 1 columns),
+    computed per group.
+
+    ``rows`` is ``matrix`` itself, or with ``tails`` of shape ``(n, r, e)`` the ``n x r`` rows
+    ``[matrix[i], tails[i, j]]`` in that order (``i`` slowest), never built whole: the pay-date
+    hazard's rows are an invoice's features followed by one bin's. A row's cells on the
+    ``matrix`` columns are then shared by its ``r`` rows, so they are found and grouped once
+    per invoice row, and only the tail columns once per row.
+    """
+    n, head_width = matrix.shape
+    tails = np.empty((n, 1, 0)) if tails is None else tails
+    repeats, extra = tails.shape[1], tails.shape[2]
+    width = head_width + extra
+    flat_tails = tails.reshape(n * repeats, extra)
     cuts = splits(booster)
-    columns = np.ascontiguousarray(matrix.T)
-    cells = {f: _model_codes(columns[f], c) for f, c in cuts.model.items()}
-    out = np.zeros((width + 1, n))
+    head_columns, tail_columns = np.ascontiguousarray(matrix.T), np.ascontiguousarray(flat_tails.T)
+    cells = {
+        f: _model_codes(head_columns[f] if f < head_width else tail_columns[f - head_width], c)
+        for f, c in cuts.model.items()
+    }
+    out = np.zeros((width + 1, n * repeats))
+    per_head = out.reshape(width + 1, n, repeats)
     for t, tree in enumerate(cuts.trees):
-        group, first = _groups([_tree_lookup(cuts.model[f], c)[cells[f]] for f, c in tree.items()])
+        codes = {f: _tree_lookup(cuts.model[f], c)[cells[f]] for f, c in tree.items()}
+        head, head_first = _groups([codes[f] for f in tree if f < head_width])
+        tail_codes = [codes[f] for f in tree if f >= head_width]
+        if tail_codes:
+            group, first = _groups(
+                [np.repeat(head, repeats), *tail_codes] if len(head) else tail_codes
+            )
+        else:  # the tree never reads the tails: a group's first row is its head's first
+            group, first = head, head_first * repeats
+        representatives = np.hstack([matrix[first // repeats], flat_tails[first]])
         values = np.asarray(
             booster.predict(
-                matrix[first], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=1
+                representatives,
+                pred_contrib=True,
+                start_iteration=t,
+                num_iteration=1,
+                num_threads=1,
             )
         ).T
         for f in tree:  # a tree gives non-zero values only to the features it splits on
-            out[f] += values[f][group]
+            if tail_codes:
+                out[f] += values[f][group]
+            else:
+                per_head[f] += values[f][group][:, None]
         out[width] += values[width][0]
     return out.T
 

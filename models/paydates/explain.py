@@ -30,7 +30,7 @@ from models.explain.effects import probability_effects
 from models.explain.reasons import TOP_REASONS, reason_columns
 from models.explain.treeshap import grouped_contrib
 from models.paydates.distribution import EDGES, cdf_from_hazards
-from models.paydates.hazard import BIN_FEATURES, PayDateModel, bin_rows, invoice_rows
+from models.paydates.hazard import BIN_FEATURES, CHUNK, PayDateModel, bin_tails, invoice_rows
 
 STEPS = 16
 """Midpoint-rule steps of the path integral (the rounding left is split proportionally)."""
@@ -94,8 +94,10 @@ def explain_days(model: PayDateModel, frame: FeatureTable) -> DayExplanation:
     out = np.zeros((n, len(features)))
     expected, reference = np.full(n, np.nan), np.full(n, np.nan)
     hazards = np.empty((n, bins))
-    for a, b, block in bin_rows(mix.rows, until_due):
-        phi = grouped_contrib(model.booster, block).reshape(b - a, bins, width + 1)
+    for a in range(0, n, CHUNK):
+        b = min(a + CHUNK, n)
+        phi = grouped_contrib(model.booster, mix.rows[a:b], bin_tails(until_due[a:b]))
+        phi = phi.reshape(b - a, bins, width + 1)
         base = phi[:, :, width] + phi[:, :, start]
         delta = np.zeros((b - a, bins, len(features)))
         delta[:, :, : len(model.features)] = phi[:, :, : len(model.features)]

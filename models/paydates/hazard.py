@@ -47,9 +47,21 @@ def at_risk(days: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return rows, k, hit
 
 
-def _with_bins(matrix: np.ndarray, until_due: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _bin_columns(until_due: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """:data:`BIN_FEATURES` of invoices ``until_due`` days from due, seen from bins ``k``."""
     start = EDGES[k]
-    return np.hstack([matrix, start[:, None], (start - until_due)[:, None]])
+    return np.stack(np.broadcast_arrays(start, start - until_due), axis=-1)
+
+
+def _with_bins(matrix: np.ndarray, until_due: np.ndarray, k: np.ndarray) -> np.ndarray:
+    return np.hstack([matrix, _bin_columns(until_due, k)])
+
+
+def bin_tails(until_due: np.ndarray) -> np.ndarray:
+    """Per invoice row and bin, the :data:`BIN_FEATURES` the booster's bin row appends,
+    ``(n, bins, 2)``: the tails of :func:`models.explain.treeshap.grouped_contrib`."""
+    bins = len(EDGES) - 1
+    return _bin_columns(np.asarray(until_due, dtype="float64")[:, None], np.arange(bins)[None, :])
 
 
 @dataclass(frozen=True)

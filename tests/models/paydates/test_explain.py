@@ -10,6 +10,7 @@ import pytest
 
 from features.build import scoring_set
 from features.ledger.ingest import load_ledger
+from models.explain.treeshap import grouped_contrib
 from models.paydates.distribution import EDGES, cdf_from_hazards, mean_days
 from models.paydates.explain import (
     DUE_FEATURE,
@@ -20,7 +21,7 @@ from models.paydates.explain import (
     pay_date_reasons,
 )
 from models.paydates.fit import fit_pay_dates_on_ledger
-from models.paydates.hazard import PayDateModel
+from models.paydates.hazard import PayDateModel, bin_rows, bin_tails, invoice_rows
 
 BINS = len(EDGES) - 1
 
@@ -47,6 +48,30 @@ def fitted(small_synthetic: Path) -> tuple[PayDateModel, pd.DataFrame]:
     ledger = load_ledger(small_synthetic)
     cutoff = pd.Timestamp(ledger.invoices["issue_date"].quantile(0.8)).normalize()
     return fit_pay_dates_on_ledger(ledger, cutoff), scoring_set(ledger, cutoff)
+
+
+def test_per_bin_treeshap_from_invoice_rows_and_tails_equals_lightgbm_on_the_bin_rows(
+    fitted: tuple[PayDateModel, pd.DataFrame],
+) -> None:
+    """The hazard's rows are never built whole for its SHAP values: grouped per invoice row,
+    then per bin, they must equal LightGBM's own ``pred_contrib`` on the rows the booster sees."""
+    model, features = fitted
+    mix, until_due = invoice_rows(model, features)
+    rows = mix.rows.copy()
+    rng = np.random.default_rng(7)
+    rows[rng.random(rows.shape) < 0.05] = np.nan  # missing and zero cells on the invoice part
+    rows[rng.random(rows.shape) < 0.05] = 0.0
+    until_due = until_due.copy()
+    until_due[:5] = [0.0, -7.0, 7.0, np.nan, 1e-36]  # bins' days past due at and near zero
+    (_, _, block), *more = list(bin_rows(rows, until_due))
+    assert not more  # one block: the whole expanded matrix
+    expected = np.asarray(model.booster.predict(block, pred_contrib=True))
+    found = grouped_contrib(model.booster, rows, bin_tails(until_due))
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-12)
+    # with no tails it is the plain grouped TreeSHAP of the rows as given
+    np.testing.assert_allclose(
+        grouped_contrib(model.booster, block[:50]), expected[:50], rtol=0, atol=1e-12
+    )
 
 
 def test_days_add_up_to_the_expected_pay_date_less_the_reference(
