@@ -182,6 +182,37 @@ def rolling_splits(split: TimeSplit, folds: int) -> list[TimeSplit]:
     ]
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    """What the evaluation step leaves for the refit: the matured rows at the as-of date, the
+    recipe's columns and split, and the rolling-origin evaluations (oldest first)."""
+
+    frame: Rows
+    features: list[str]
+    categorical: tuple[str, ...]
+    split: TimeSplit
+    evaluations: list[Evaluation]
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The latest fold's: the split the refit follows and the promotion judges."""
+        return self.evaluations[-1]
+
+
+def ledger_frames(
+    ledger: Ledger, params: TrainParams, grace_days: int
+) -> Callable[[pd.Timestamp], Rows]:
+    """The matured training rows of an in-memory ledger as of a day (its history indexed once)."""
+    history = History.from_ledger(ledger, grace_days)
+
+    def frame_at(day: pd.Timestamp) -> pd.DataFrame:
+        return prepare_training_frame(
+            ledger, day, grace_days, snapshots=params.snapshots, history=history
+        )
+
+    return frame_at
+
+
 def train_on_ledger(
     ledger: Ledger,
     as_of: pd.Timestamp | None = None,
@@ -197,19 +228,13 @@ def train_on_ledger(
     Raises:
         ValueError: the windows are out of order, empty or hold one class only.
     """
-    history = History.from_ledger(ledger, grace_days)
-
-    def frame_at(day: pd.Timestamp) -> pd.DataFrame:
-        return prepare_training_frame(
-            ledger, day, grace_days, snapshots=params.snapshots, history=history
-        )
-
+    frame_at = ledger_frames(ledger, params, grace_days)
     return train_on_frames(
         ledger, frame_at, LOCAL, as_of, test_from, valid_from, params, grace_days, folds
     )
 
 
-def train_on_frames(
+def evaluate_on_frames(
     ledger: Ledger,
     frame_at: Callable[[pd.Timestamp], Rows],
     engine: Engine,
@@ -219,9 +244,9 @@ def train_on_frames(
     params: TrainParams = TrainParams(),
     grace_days: int = 0,
     folds: int = 1,
-) -> TrainingResult:
-    """Evaluate, roll the origin, refit, on the matured training rows ``frame_at(day)`` gives
-    (in memory, or on a cluster: ``engine``).
+) -> Evaluated:
+    """The out-of-time evaluation alone (no refit): the recipe fit before each rolling test
+    window and compared there with the baselines, on the rows ``frame_at(day)`` gives.
 
     Raises:
         ValueError: the windows are out of order, empty or hold one class only.
@@ -249,26 +274,49 @@ def train_on_frames(
             evaluations.append(evaluate_at(earlier, fold))
         except ValueError:  # too little history that far back: fewer folds
             continue
-    evaluation = evaluations[-1]
+    return Evaluated(frame, features, categorical, split, evaluations)
+
+
+def train_on_frames(
+    ledger: Ledger,
+    frame_at: Callable[[pd.Timestamp], Rows],
+    engine: Engine,
+    as_of: pd.Timestamp | None = None,
+    test_from: pd.Timestamp | None = None,
+    valid_from: pd.Timestamp | None = None,
+    params: TrainParams = TrainParams(),
+    grace_days: int = 0,
+    folds: int = 1,
+) -> TrainingResult:
+    """Evaluate, roll the origin (:func:`evaluate_on_frames`), then refit on the matured
+    training rows ``frame_at(day)`` gives (in memory, or on a cluster: ``engine``).
+
+    Raises:
+        ValueError: the windows are out of order, empty or hold one class only.
+    """
+    done = evaluate_on_frames(
+        ledger, frame_at, engine, as_of, test_from, valid_from, params, grace_days, folds
+    )
+    evaluation = done.evaluation
     model = refit_model(
-        frame,
-        features,
+        done.frame,
+        done.features,
         params,
         evaluation.rounds,
         grace_days=grace_days,
-        extra_categorical=categorical,
+        extra_categorical=done.categorical,
         engine=engine,
     )
     model.info.update(
         {
-            "split": split.as_dict(),
+            "split": done.split.as_dict(),
             "counts": evaluation.counts,
             "evaluation": {
                 "rows": evaluation.model.info["rows"],
                 "window": evaluation.model.info["window"],
                 "test_window": window(evaluation.test),
             },
-            "recipe": {"snapshots": list(params.snapshots), "folds": len(evaluations)},
+            "recipe": {"snapshots": list(params.snapshots), "folds": len(done.evaluations)},
         }
     )
-    return TrainingResult(model, evaluation, evaluations, frame, engine)
+    return TrainingResult(model, evaluation, done.evaluations, done.frame, engine)
