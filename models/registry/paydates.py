@@ -21,7 +21,7 @@ from models.paydates.hazard import PayDateModel, PayParams
 from models.paydates.predict import pay_dates
 from models.registry.aliases import CHALLENGER, CHAMPION
 from models.registry.artifact import pip_requirements
-from models.registry.loading import alias_version
+from models.registry.loading import alias_version, load_pyfunc
 from models.registry.promotion import Decision
 from models.registry.registry import apply_decision, log_figures
 
@@ -198,7 +198,7 @@ def load_pay_model(name: str, alias_or_version: str = CHAMPION) -> tuple[PayDate
     )
     if version is None:
         raise LookupError(f"no pay-date model {registered!r} with alias {alias_or_version!r}")
-    inner = mlflow.pyfunc.load_model(f"models:/{registered}/{version}").unwrap_python_model()
+    inner = load_pyfunc(f"models:/{registered}/{version}").unwrap_python_model()
     if not isinstance(inner, PayDatePyfunc):
         raise TypeError(f"not a precollect pay-date model: {type(inner).__name__}")
     model = replace(inner.model, info={**inner.model.info, "version": version})

@@ -4,6 +4,7 @@ with compare-and-set."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from mlflow import MlflowClient
 from features.ledger.errors import LedgerMismatch
 from features.ledger.ledger import Ledger
 from models.registry import loading, registry, tracking
+from models.registry.artifact import LatePaymentPyfunc, pip_requirements
 from models.registry.promotion import Decision
+from models.training.train import TrainingResult
 
 
 def test_every_ledger_has_its_own_registered_model() -> None:
@@ -124,3 +127,37 @@ def test_the_input_example_has_the_columns_and_dtypes_but_no_ledger_row() -> Non
     rows = {tuple(r) for r in real.itertuples(index=False)}
     assert not rows & {tuple(r) for r in example.itertuples(index=False)}
     assert not set(example["amount"]) & set(real["amount"])
+
+
+def test_a_model_built_with_other_packages_loads_with_a_warning_naming_them(
+    trained: TrainingResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """MLflow's own requirement check is skipped (it cost the service 0.8 s at start-up); the
+    model's pinned requirements are compared with the installed packages instead."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure(tmp_path)
+    try:
+        with mlflow.start_run():
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=LatePaymentPyfunc(trained.model),
+                pip_requirements=pip_requirements(),
+                registered_model_name="precollect-pins",
+            )
+        uri = "models:/precollect-pins/1"
+        assert loading.requirement_mismatches(uri) == []  # built here: nothing differs
+        installed = loading.version
+        monkeypatch.setattr(
+            loading, "version", lambda name: "0.0" if name == "lightgbm" else installed(name)
+        )
+        with caplog.at_level(logging.WARNING, logger=loading.__name__):
+            model, version = loading.load_model("precollect-pins", "1")
+        assert version == "1" and model.features == trained.model.features
+        pinned = f"lightgbm=={installed('lightgbm')} (installed: 0.0)"
+        assert loading.requirement_mismatches(uri) == [pinned]
+        assert pinned in caplog.text
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
