@@ -50,7 +50,7 @@ def paydate_checks(
         days = np.asarray((when - origin).days, dtype="float64")
         days[~(when <= as_of)] = np.nan  # not paid by T (a payment after T is unknown)
         cdf = model.cdf(features)
-        lo, _, hi = interval(model, cdf)
+        lo, _, hi = interval(model, cdf, features["days_until_due"].to_numpy("float64"))
         _, last = day_bounds(lo, hi)
         over = last <= 7 * k
         owed = open_amounts(features)

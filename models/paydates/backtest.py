@@ -20,7 +20,7 @@ from models.paydates.distribution import HORIZON
 from models.paydates.fit import fit_pay_dates_on_ledger
 from models.paydates.forecast import WEEKS, cash_forecast
 from models.paydates.hazard import PayParams
-from models.paydates.intervals import covered, interval_days
+from models.paydates.intervals import covered, interval_days, pay_day
 from models.paydates.predict import interval
 
 EARLY_WEEKS = 4
@@ -101,14 +101,14 @@ def backtest_weeks_at(
     )
     truth = _outcomes(ledger, features, as_of)
     cdf = model.cdf(features)
-    lo, mid, hi = interval(model, cdf)
+    lo, mid, hi = interval(model, cdf, features["days_until_due"].to_numpy("float64"))
     raw_lo, raw_hi = interval_days(cdf, model.info["coverage"])
     paid = np.isfinite(truth.days)
     y = truth.days[paid]
     figures: dict[str, float] = {
         "open_invoices": float(len(features)),
         "paid_in_horizon": float(paid.sum()),
-        "mae_model": float(np.abs(np.maximum(np.ceil(mid[paid]), 1) - y).mean()),
+        "mae_model": float(np.abs(pay_day(mid[paid]) - y).mean()),
         "coverage": float(covered(lo[paid], hi[paid], y).mean()),
         "coverage_raw": float(covered(raw_lo[paid], raw_hi[paid], y).mean()),
     }

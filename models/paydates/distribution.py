@@ -51,6 +51,26 @@ def quantile_days(cdf: np.ndarray, q: float) -> np.ndarray:
     return np.where(paid > 0, days, np.nan)
 
 
+INTERPOLATED, DUE_DATE = "interpolated", "due_date"
+MEDIAN_RULES = (INTERPOLATED, DUE_DATE)
+"""How the P50 is placed inside its bin: linearly (uniform payments within the bin), or on the
+due day when the bin holds it (ledgers whose customers pay on the due date). Each pay-date
+model picks one on its calibration window (:func:`models.paydates.fit.median_rule`)."""
+
+
+def median_days(cdf: np.ndarray, until_due: np.ndarray, rule: str = INTERPOLATED) -> np.ndarray:
+    """The P50 in days after the as-of date under a :data:`MEDIAN_RULES` rule; ``until_due``:
+    each row's days until its due date (no due day is used once it has passed)."""
+    mid = quantile_days(cdf, 0.5)
+    if rule == INTERPOLATED:
+        return mid
+    if rule != DUE_DATE:
+        raise ValueError(f"unknown median rule {rule!r}: one of {', '.join(MEDIAN_RULES)}")
+    due = np.asarray(until_due, dtype="float64")
+    same_bin = np.searchsorted(EDGES, mid, side="left") == np.searchsorted(EDGES, due, side="left")
+    return np.where(same_bin & (due >= 1), due, mid)
+
+
 def mean_days(cdf: np.ndarray) -> np.ndarray:
     """Expected days to payment, given payment within the horizon (bin midpoints)."""
     mass = np.diff(cdf, axis=1)

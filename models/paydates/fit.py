@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 import lightgbm as lgb
+import numpy as np
 import pandas as pd
 
 from features.build import History, payment_set, scoring_set
@@ -19,9 +20,9 @@ from features.catalogue import feature_names
 from features.labels import time_to_pay
 from features.ledger.ledger import Ledger
 from models.encoding import FeatureEncoder
-from models.paydates.distribution import HORIZON
+from models.paydates.distribution import HORIZON, INTERPOLATED, MEDIAN_RULES, median_days
 from models.paydates.hazard import PayDateModel, PayParams, boost_hazard, early_stopped
-from models.paydates.intervals import interval_days, widening
+from models.paydates.intervals import interval_days, pay_day, widening
 from models.training.train import text_columns
 
 VALID_SHARE = 0.2
@@ -117,7 +118,8 @@ def _early_model(
         return trees, 0.0, {"calibration_rows": len(paid), "conformal": "window too small: raw"}
     # the booster judged must grow as many trees as the one it widens: sharper with more trees
     model = PayDateModel(encoder, boost_hazard(before, encoder, params, trees))
-    lo, hi = interval_days(model.cdf(paid), params.coverage)
+    cdf = model.cdf(paid)
+    lo, hi = interval_days(cdf, params.coverage)
     factor = widening(lo, hi, paid["days"].to_numpy(), params.coverage)
     return (
         trees,
@@ -126,8 +128,20 @@ def _early_model(
             "calibration_rows": len(paid),
             "calibration_window": [str(start.date()), str(paid["as_of"].max().date())],
             "conformal": "split-conformal on the time-ordered window",
+            "median_rule": median_rule(cdf, paid["days_until_due"], paid["days"]),
         },
     )
+
+
+def median_rule(cdf: np.ndarray, until_due: pd.Series, actual: pd.Series) -> str:
+    """The :data:`MEDIAN_RULES` rule whose P50, read as a whole day, misses the actual pay days
+    of the calibration rows by the fewest days on average (``interpolated`` on a tie)."""
+    days = actual.to_numpy("float64")
+    due = until_due.to_numpy("float64")
+    errors = [
+        float(np.abs(pay_day(median_days(cdf, due, rule)) - days).mean()) for rule in MEDIAN_RULES
+    ]
+    return MEDIAN_RULES[int(np.argmin(errors))]
 
 
 def fit_pay_dates(
@@ -158,7 +172,8 @@ def fit_pay_dates(
         "widen": factor,
         **calibration,
     }
-    return PayDateModel(encoder, booster, factor, info)
+    rule = str(calibration.get("median_rule", INTERPOLATED))
+    return PayDateModel(encoder, booster, factor, info, median_rule=rule)
 
 
 def fit_pay_dates_on_ledger(

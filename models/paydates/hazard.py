@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.encoding import FeatureEncoder, FeatureTable, Mixture
-from models.paydates.distribution import EDGES, cdf_from_hazards
+from models.paydates.distribution import EDGES, INTERPOLATED, cdf_from_hazards
 
 BIN_FEATURES = ("bin_start_days", "bin_days_past_due")
 """Added to the invoice's features on each bin row: days after the as-of date at the bin's
@@ -112,6 +112,9 @@ class PayDateModel:
     """Split-conformal factor: each P10-P90 interval grows by this many times its width on both
     sides (negative: shrinks), fit on a time-ordered calibration window."""
     info: dict[str, Any] = field(default_factory=dict)
+    median_rule: str = INTERPOLATED
+    """Where the P50 sits inside its bin (:data:`models.paydates.distribution.MEDIAN_RULES`),
+    chosen on the calibration window; models pickled before it read ``interpolated``."""
 
     @property
     def features(self) -> list[str]:

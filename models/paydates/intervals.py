@@ -14,10 +14,16 @@ def interval_days(cdf: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndar
     return quantile_days(cdf, tail), quantile_days(cdf, 1 - tail)
 
 
+def pay_day(days: np.ndarray) -> np.ndarray:
+    """The whole day after the as-of date that a point in days falls on: day ``d`` holds
+    ``(d - 1, d]``, and no open invoice is paid before day 1."""
+    return np.maximum(np.ceil(days), 1.0)
+
+
 def day_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first and last whole day (after the as-of date) of an interval: day ``d`` holds the
     payments in ``(d - 1, d]``, and no open invoice is paid before day 1."""
-    first = np.maximum(np.ceil(lo), 1.0)
+    first = pay_day(lo)
     return first, np.maximum(np.ceil(hi), first)
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from models.encoding import FeatureTable
-from models.paydates.distribution import mean_days, prob_paid_within, quantile_days
+from models.paydates.distribution import mean_days, median_days, prob_paid_within
 from models.paydates.hazard import PayDateModel
-from models.paydates.intervals import interval_days, widened
+from models.paydates.intervals import interval_days, pay_day, widened
 
 WITHIN_DAYS_OF_DUE = (30, 60, 90)
 WRITE_OFF_DAYS = 180
@@ -23,17 +23,20 @@ PAY_DATE_COLUMNS = (
 )
 
 
-def interval(model: PayDateModel, cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(P10, P50, P90) in days after the as-of date, the interval conformally widened."""
+def interval(
+    model: PayDateModel, cdf: np.ndarray, until_due: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P10, P50, P90) in days after the as-of date, the interval conformally widened and the
+    P50 placed by the model's median rule (``until_due``: each row's days until due)."""
     lo, hi = interval_days(cdf, model.info.get("coverage", 0.8))
     lo, hi = widened(lo, hi, model.widen)
-    mid = np.clip(quantile_days(cdf, 0.5), lo, hi)
+    mid = np.clip(median_days(cdf, until_due, model.median_rule), lo, hi)
     return lo, mid, hi
 
 
 def _dates(as_of: np.ndarray, days: np.ndarray) -> np.ndarray:
     """A day count after the as-of date as a date: at least the next day (still open today)."""
-    whole = np.maximum(np.ceil(days), 1.0)
+    whole = pay_day(days)
     out = as_of + (np.nan_to_num(whole) * 86_400e9).astype("timedelta64[ns]")
     return np.where(np.isfinite(days), out, np.datetime64("NaT"))
 
@@ -46,7 +49,7 @@ def pay_dates(
     cdf = model.cdf(features) if cdf is None else cdf
     as_of = np.asarray(features["as_of"], dtype="datetime64[ns]")
     until_due = np.asarray(features["days_until_due"], dtype="float64")
-    lo, mid, hi = interval(model, cdf)
+    lo, mid, hi = interval(model, cdf, until_due)
     out = {
         "pay_date_p10": _dates(as_of, lo),
         "pay_date_p50": _dates(as_of, mid),

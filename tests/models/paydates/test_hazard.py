@@ -11,8 +11,15 @@ import pytest
 from features.build import payment_set, scoring_set
 from features.ledger.ingest import load_ledger
 from features.ledger.ledger import Ledger
-from models.paydates.distribution import EDGES, cdf_from_hazards, quantile_days
-from models.paydates.fit import fit_pay_dates_on_ledger
+from models.paydates.distribution import (
+    DUE_DATE,
+    EDGES,
+    INTERPOLATED,
+    cdf_from_hazards,
+    median_days,
+    quantile_days,
+)
+from models.paydates.fit import fit_pay_dates_on_ledger, median_rule
 from models.paydates.hazard import at_risk
 from models.paydates.predict import pay_dates
 
@@ -34,6 +41,27 @@ def test_quantiles_of_a_known_distribution() -> None:
     cdf = cdf_from_hazards(hazards)
     assert quantile_days(cdf, 0.5)[0] == pytest.approx(10.5)
     assert quantile_days(cdf, 0.1)[0] == pytest.approx(7.7)
+
+
+def test_the_due_date_median_sits_on_the_due_day_only_inside_its_own_bin() -> None:
+    hazards = np.zeros((4, len(EDGES) - 1))
+    hazards[:, 1] = 1.0  # paid in the second week (days 7-14): interpolated median 10.5
+    cdf = cdf_from_hazards(hazards)
+    until_due = np.array([12.0, 20.0, -3.0, np.nan])  # due in that bin, later, overdue, unknown
+    assert median_days(cdf, until_due, INTERPOLATED).tolist() == [10.5] * 4
+    assert median_days(cdf, until_due, DUE_DATE).tolist() == [12.0, 10.5, 10.5, 10.5]
+    with pytest.raises(ValueError, match="unknown median rule"):
+        median_days(cdf, until_due, "mode")
+
+
+def test_the_median_rule_is_the_one_that_misses_the_calibration_days_least() -> None:
+    hazards = np.zeros((3, len(EDGES) - 1))
+    hazards[:, 1] = 1.0
+    cdf = cdf_from_hazards(hazards)
+    due = pd.Series([8.0, 9.0, 13.0])
+    assert median_rule(cdf, due, pd.Series([8.0, 9.0, 13.0])) == DUE_DATE  # paid on the due day
+    assert median_rule(cdf, due, pd.Series([11.0, 11.0, 11.0])) == INTERPOLATED
+    assert median_rule(cdf, pd.Series([30.0] * 3), pd.Series([11.0] * 3)) == INTERPOLATED  # tie
 
 
 def _known_at(ledger: Ledger, cutoff: pd.Timestamp) -> Ledger:
