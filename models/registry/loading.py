@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from features.ledger.ledger import Ledger
 from models.model import LatePaymentModel
 from models.registry.aliases import CHAMPION
 from models.registry.artifact import unwrap
+from models.registry.tracking import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -96,34 +96,30 @@ def load_pyfunc(uri: str) -> Any:
     pinned requirements here (a warning names each difference).
 
     MLflow's own check maps every installed distribution to its modules first, which cost the
-    service's start-up 0.8 s; the requirements precollect pins (:func:`pip_requirements`) are
-    a handful of ``name==version`` lines, compared directly.
+    service's start-up 0.8 s; the requirements precollect pins
+    (``models.registry.artifact.pip_requirements``) are a handful of ``name==version`` lines,
+    compared directly. The model's folder is fetched once and loaded from there (its python
+    model is unpickled into memory, so the folder is not needed afterwards).
     """
-    loaded = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
-    mismatched = requirement_mismatches(uri)
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=folder))
+        loaded = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+        pinned = local / "requirements.txt"
+        mismatched = requirement_mismatches(pinned.read_text()) if pinned.exists() else []
     if mismatched:
         log.warning("%s was built with other packages: %s", uri, ", ".join(mismatched))
     return loaded
 
 
-def requirement_mismatches(uri: str) -> list[str]:
-    """The model's pinned requirements (its ``requirements.txt``) that the installed packages
-    do not match, as ``name==pinned (installed: version)``."""
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            local = mlflow.artifacts.download_artifacts(f"{uri}/requirements.txt", dst_path=folder)
-            text = Path(local).read_text()
-        except (MlflowException, OSError):  # a model logged without a requirements file
-            return []
+def requirement_mismatches(requirements: str) -> list[str]:
+    """The pinned lines of a ``requirements.txt`` that the installed packages do not match, as
+    ``name==pinned (installed: version)``."""
     out = []
-    for line in text.splitlines():
+    for line in requirements.splitlines():
         name, pinned_sep, pinned = line.strip().partition("==")
         if not pinned_sep:
             continue
-        try:
-            installed = version(name)
-        except PackageNotFoundError:
-            installed = "absent"
+        installed = installed_version(name)
         if installed != pinned:
             out.append(f"{name}=={pinned} (installed: {installed})")
     return out

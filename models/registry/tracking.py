@@ -79,11 +79,13 @@ def git_commit() -> str:
         return "unknown"
 
 
+def installed_version(name: str) -> str:
+    """The installed version of distribution ``name``, ``absent`` when it is not installed."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
 def package_versions() -> dict[str, str]:
-    found = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            found[f"version.{name}"] = version(name)
-        except PackageNotFoundError:
-            found[f"version.{name}"] = "absent"
-    return found
+    return {f"version.{name}": installed_version(name) for name in VERSIONED_PACKAGES}

@@ -147,17 +147,23 @@ def test_a_model_built_with_other_packages_loads_with_a_warning_naming_them(
                 pip_requirements=pip_requirements(),
                 registered_model_name="precollect-pins",
             )
-        uri = "models:/precollect-pins/1"
-        assert loading.requirement_mismatches(uri) == []  # built here: nothing differs
-        installed = loading.version
+        requirements = Path(
+            mlflow.artifacts.download_artifacts(
+                "models:/precollect-pins/1/requirements.txt", dst_path=str(tmp_path / "pins")
+            )
+        ).read_text()
+        assert loading.requirement_mismatches(requirements) == []  # built here: nothing differs
+        installed = loading.installed_version
         monkeypatch.setattr(
-            loading, "version", lambda name: "0.0" if name == "lightgbm" else installed(name)
+            loading,
+            "installed_version",
+            lambda name: "0.0" if name == "lightgbm" else installed(name),
         )
         with caplog.at_level(logging.WARNING, logger=loading.__name__):
             model, version = loading.load_model("precollect-pins", "1")
         assert version == "1" and model.features == trained.model.features
         pinned = f"lightgbm=={installed('lightgbm')} (installed: 0.0)"
-        assert loading.requirement_mismatches(uri) == [pinned]
+        assert loading.requirement_mismatches(requirements) == [pinned]
         assert pinned in caplog.text
     finally:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
